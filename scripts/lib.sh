@@ -13,22 +13,22 @@ ual_jdk_release() {
     sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$rel"
 }
 
-# Export JAVA_HOME as a JDK >= 22 (FFM is final from 22). Honour a suitable
+# Export JAVA_HOME as a JDK >= 23 (FFM is final from 22; the jextract bindings use 23 APIs). Honour a suitable
 # JAVA_HOME, else take the newest JDK under /usr/lib/jvm.
 ual_find_jdk() {
     local best="" best_rel=0 cand rel
     if [ -n "${JAVA_HOME:-}" ]; then
         rel="$(ual_jdk_release "$JAVA_HOME")"
-        if [ -n "$rel" ] && [ "$rel" -ge 22 ]; then export JAVA_HOME; return 0; fi
+        if [ -n "$rel" ] && [ "$rel" -ge 23 ]; then export JAVA_HOME; return 0; fi
     fi
     for cand in /usr/lib/jvm/*; do
         [ -L "$cand" ] && continue
         rel="$(ual_jdk_release "$cand")"
-        if [ -n "$rel" ] && [ "$rel" -ge 22 ] && [ "$rel" -gt "$best_rel" ]; then
+        if [ -n "$rel" ] && [ "$rel" -ge 23 ] && [ "$rel" -gt "$best_rel" ]; then
             best="$cand"; best_rel="$rel"
         fi
     done
-    [ -n "$best" ] || ual_die "no JDK >= 22 found (JAVA_HOME or /usr/lib/jvm/*); install one, e.g. Temurin 25"
+    [ -n "$best" ] || ual_die "no JDK >= 23 found (JAVA_HOME or /usr/lib/jvm/*); install one, e.g. Temurin 25"
     export JAVA_HOME="$best"
     export PATH="$JAVA_HOME/bin:$PATH"
 }
@@ -48,7 +48,7 @@ ual_ensure_packages() {
         || ual_die "apt-get install ${missing[*]} failed"
 }
 
-# Everything a build needs: C toolchain, cmocka, Maven, a JDK >= 22.
+# Everything a build needs: C toolchain, cmocka, Maven, a JDK >= 23.
 ual_ensure_build_deps() {
     ual_ensure_packages gcc make libc6-dev libcmocka-dev pkg-config maven
     ual_find_jdk
