@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * fake.c - the in-process fake backend: a core fabric living in this
+ * process. Named fabrics ("fake:NAME?...") are shared through a refcounted
+ * registry; unnamed ones belong to their first handle and its peers.
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "../../core/fabric.h"
+#include "../../shim/backend.h"
+
+struct fake_fabric {
+	struct ual_list link;		/* registry, if named */
+	char name[UAL_NAME_MAX];
+	struct ual_uri opts;		/* as created: for comparing attaches */
+	u32 refs;			/* registry lock */
+	struct ual_fabric *fab;
+};
+
+struct fake_dev {
+	struct ual_dev base;
+	struct fake_fabric *ff;
+	struct ual_owner owner;
+};
+
+/* Registry lock: outermost in ual.h's order. */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ual_list registry = { &registry, &registry };
+
+static struct fake_dev *to_fake(struct ual_dev *dev)
+{
+	return ual_container_of(dev, struct fake_dev, base);
+}
+
+/* The fake pins nothing: the registered pointer is the memory. */
+static void fake_host_access(void *ctx, const struct host_reg *reg, u64 page_index,
+			     u32 off, void *buf, u32 len, bool write)
+{
+	u8 *p = (u8 *)(uintptr_t)reg->uaddr + (page_index << UAL_PAGE_SHIFT) + off;
+
+	(void)ctx;
+	if (write)
+		memcpy(p, buf, len);
+	else
+		memcpy(buf, p, len);
+}
+
+static const struct ual_host_ops fake_host_ops = {
+	.access = fake_host_access,
+	.release = NULL,
+};
+
+static const enum ual_opt fabric_opts[] = {
+	UAL_OPT_ACCELS, UAL_OPT_MEM, UAL_OPT_MODE, UAL_OPT_PT_POOL,
+	UAL_OPT_DMA_BITS, UAL_OPT_TLB, UAL_OPT_FAULTS,
+};
+
+static void cfg_from_uri(const struct ual_uri *u, struct ual_fabric_cfg *c)
+{
+	c->accels = (u32)u->val[UAL_OPT_ACCELS];
+	c->mem = u->val[UAL_OPT_MEM];
+	c->modes = (u32)u->val[UAL_OPT_MODE];
+	c->pt_pool = (u32)u->val[UAL_OPT_PT_POOL];
+	c->dma_bits = (u32)u->val[UAL_OPT_DMA_BITS];
+	c->tlb = (u32)u->val[UAL_OPT_TLB];
+	c->faults = (u32)u->val[UAL_OPT_FAULTS];
+}
+
+/* Registry lock held. */
+static int new_dev(struct fake_fabric *ff, u32 accel, struct ual_dev **out,
+		   struct ual_err *err)
+{
+	struct fake_dev *d;
+
+	if (accel >= ff->fab->cfg.accels)
+		return ual_err_set(err, UAL_ENODEV, "no accelerator %u in the fabric (%u)",
+				   accel, ff->fab->cfg.accels);
+	d = ual_zalloc(&ff->fab->allocs, sizeof(*d));
+	if (!d)
+		return ual_err_set(err, UAL_ENOMEM, "out of memory for a handle");
+	d->base.magic = UAL_DEV_MAGIC;
+	d->base.ops = &ual_fake_ops;
+	d->ff = ff;
+	ual_owner_init(&d->owner, ff->fab, accel);
+	ff->refs++;
+	*out = &d->base;
+	return 0;
+}
+
+static struct fake_fabric *find_named(const char *name)
+{
+	struct ual_list *p;
+
+	for (p = registry.next; p != &registry; p = p->next) {
+		struct fake_fabric *ff = ual_container_of(p, struct fake_fabric, link);
+
+		if (!strcmp(ff->name, name))
+			return ff;
+	}
+	return NULL;
+}
+
+static void put_fabric(struct fake_fabric *ff)
+{
+	if (--ff->refs)
+		return;
+	if (ff->name[0])
+		ual_list_del(&ff->link);
+	ual_fabric_destroy(ff->fab);
+	ual_free(ff);
+}
+
+static int fake_open(const struct ual_uri *u, struct ual_dev **out, struct ual_err *err)
+{
+	struct ual_fabric_cfg cfg;
+	struct fake_fabric *ff;
+	u32 local = (u32)u->val[UAL_OPT_LOCAL];
+	size_t i;
+	int ret;
+
+	pthread_mutex_lock(&registry_lock);
+	ff = u->name[0] ? find_named(u->name) : NULL;
+	if (ff) {
+		/* Attach: options given must match the fabric's. */
+		for (i = 0; i < UAL_ARRAY_SIZE(fabric_opts); i++) {
+			enum ual_opt o = fabric_opts[i];
+
+			if ((u->set & (1u << o)) && u->val[o] != ff->opts.val[o]) {
+				ret = ual_err_set(err, UAL_EEXIST,
+						  "fabric '%s' exists with %s=%llu (asked %llu)",
+						  u->name, ual_opt_names[o],
+						  (unsigned long long)ff->opts.val[o],
+						  (unsigned long long)u->val[o]);
+				goto out;
+			}
+		}
+		ret = new_dev(ff, local, out, err);
+		goto out;
+	}
+	cfg_from_uri(u, &cfg);
+	if (local >= cfg.accels) {
+		ret = ual_err_set(err, UAL_ENODEV, "local=%u but the fabric has %u accelerators",
+				  local, cfg.accels);
+		goto out;
+	}
+	ff = ual_zalloc(NULL, sizeof(*ff));
+	if (!ff) {
+		ret = ual_err_set(err, UAL_ENOMEM, "out of memory for the fabric");
+		goto out;
+	}
+	ret = ual_fabric_create(&cfg, &fake_host_ops, &ff->fab, err);
+	if (ret) {
+		ual_free(ff);
+		goto out;
+	}
+	ual_atomic64_add(&ff->fab->allocs, 1);	/* ff itself */
+	memcpy(ff->name, u->name, sizeof(ff->name));
+	ff->opts = *u;
+	ual_list_init(&ff->link);
+	ret = new_dev(ff, local, out, err);
+	if (ret) {
+		ual_fabric_destroy(ff->fab);
+		ual_free(ff);
+		goto out;
+	}
+	if (ff->name[0])
+		ual_list_add_tail(&ff->link, &registry);
+out:
+	pthread_mutex_unlock(&registry_lock);
+	return ret;
+}
+
+static int fake_open_peer(struct ual_dev *dev, u32 accel, struct ual_dev **out,
+			  struct ual_err *err)
+{
+	int ret;
+
+	pthread_mutex_lock(&registry_lock);
+	ret = new_dev(to_fake(dev)->ff, accel, out, err);
+	pthread_mutex_unlock(&registry_lock);
+	return ret;
+}
+
+static void fake_close(struct ual_dev *dev)
+{
+	struct fake_dev *d = to_fake(dev);
+
+	pthread_mutex_lock(&registry_lock);
+	ual_owner_release(&d->owner);
+	put_fabric(d->ff);
+	ual_free(d);
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static int fake_query(struct ual_dev *dev, struct ual_info *info, struct ual_err *err)
+{
+	int ret = fab_query(&to_fake(dev)->owner, info);
+
+	(void)err;
+	strncpy(info->backend, "fake", sizeof(info->backend) - 1);
+	return ret;
+}
+
+static int fake_mem_alloc(struct ual_dev *dev, u64 size, u64 align, u64 *pfn,
+			  struct ual_err *err)
+{
+	return fab_mem_alloc(&to_fake(dev)->owner, size, align, pfn, err);
+}
+
+static int fake_mem_free(struct ual_dev *dev, u64 pfn, u64 size, struct ual_err *err)
+{
+	return fab_mem_free(&to_fake(dev)->owner, pfn, size, err);
+}
+
+static int fake_mem_write(struct ual_dev *dev, u64 phys, const void *buf, u64 len,
+			  struct ual_err *err)
+{
+	return fab_mem_write(&to_fake(dev)->owner, phys, buf, len, err);
+}
+
+static int fake_mem_read(struct ual_dev *dev, u64 phys, void *buf, u64 len,
+			 struct ual_err *err)
+{
+	return fab_mem_read(&to_fake(dev)->owner, phys, buf, len, err);
+}
+
+static int fake_mem_register(struct ual_dev *dev, void *addr, u64 len, u64 *pfns,
+			     struct ual_err *err)
+{
+	/* No real pinning: the aperture hands out contiguous frames. */
+	return fab_mem_register(&to_fake(dev)->owner, (u64)(uintptr_t)addr, len, NULL,
+				NULL, pfns, err);
+}
+
+static int fake_mem_unregister(struct ual_dev *dev, void *addr, struct ual_err *err)
+{
+	return fab_mem_unregister(&to_fake(dev)->owner, (u64)(uintptr_t)addr, err);
+}
+
+static int fake_grant(struct ual_dev *dev, u32 target, u32 initiator, u64 pfn,
+		      u64 npages, u32 prot, struct ual_err *err)
+{
+	return fab_grant(&to_fake(dev)->owner, target, initiator, pfn, npages, prot, err);
+}
+
+static int fake_revoke(struct ual_dev *dev, u32 target, u32 initiator, u64 pfn,
+		       u64 npages, struct ual_err *err)
+{
+	return fab_revoke(&to_fake(dev)->owner, target, initiator, pfn, npages, err);
+}
+
+static int fake_map_pfns(struct ual_dev *dev, u32 target, const u64 *pfns, u64 n,
+			 u32 prot, struct ual_faddr *out, struct ual_err *err)
+{
+	return fab_map_pfns(&to_fake(dev)->owner, target, pfns, n, prot, out, err);
+}
+
+static int fake_iova_alloc(struct ual_dev *dev, u64 size, u32 flags, u64 *iova,
+			   struct ual_err *err)
+{
+	return fab_iova_alloc(&to_fake(dev)->owner, size, flags, iova, err);
+}
+
+static int fake_iova_link(struct ual_dev *dev, u64 iova, u64 offset, u32 target,
+			  const u64 *pfns, u64 n, u32 prot, struct ual_err *err)
+{
+	return fab_iova_link(&to_fake(dev)->owner, iova, offset, target, pfns, n, prot, err);
+}
+
+static int fake_iova_sync(struct ual_dev *dev, u64 iova, u64 offset, u64 len,
+			  struct ual_err *err)
+{
+	return fab_iova_sync(&to_fake(dev)->owner, iova, offset, len, err);
+}
+
+static int fake_iova_unlink(struct ual_dev *dev, u64 iova, u64 offset, u64 len,
+			    struct ual_err *err)
+{
+	return fab_iova_unlink(&to_fake(dev)->owner, iova, offset, len, err);
+}
+
+static int fake_iova_free(struct ual_dev *dev, u64 iova, struct ual_err *err)
+{
+	return fab_iova_free(&to_fake(dev)->owner, iova, err);
+}
+
+static int fake_dump(struct ual_dev *dev, u64 iova, u64 len, struct ual_mapping *out,
+		     u64 max, u64 *count, struct ual_err *err)
+{
+	return fab_dump(&to_fake(dev)->owner, iova, len, out, max, count, err);
+}
+
+static int fake_translate(struct ual_dev *dev, u32 initiator, const struct ual_faddr *fa,
+			  u32 access, struct ual_xlate *out, struct ual_err *err)
+{
+	return fab_translate(to_fake(dev)->owner.fab, initiator, fa, access, out, err);
+}
+
+static int fake_copy(struct ual_dev *dev, u32 initiator, const struct ual_faddr *dst,
+		     const struct ual_faddr *src, u64 len, struct ual_err *err)
+{
+	return fab_copy(to_fake(dev)->owner.fab, initiator, dst, src, len, err);
+}
+
+static int fake_fault_read(struct ual_dev *dev, struct ual_fault *out, u32 max,
+			   u32 *nread, u64 *lost, struct ual_err *err)
+{
+	(void)err;
+	return fab_fault_read(&to_fake(dev)->owner, out, max, nread, lost);
+}
+
+static u64 fake_alloc_count(struct ual_dev *dev)
+{
+	return ual_fabric_alloc_count(to_fake(dev)->owner.fab);
+}
+
+const struct ual_backend_ops ual_fake_ops = {
+	.name = "fake",
+	.open = fake_open,
+	.open_peer = fake_open_peer,
+	.close = fake_close,
+	.query = fake_query,
+	.mem_alloc = fake_mem_alloc,
+	.mem_free = fake_mem_free,
+	.mem_write = fake_mem_write,
+	.mem_read = fake_mem_read,
+	.mem_register = fake_mem_register,
+	.mem_unregister = fake_mem_unregister,
+	.grant = fake_grant,
+	.revoke = fake_revoke,
+	.map_pfns = fake_map_pfns,
+	.iova_alloc = fake_iova_alloc,
+	.iova_link = fake_iova_link,
+	.iova_sync = fake_iova_sync,
+	.iova_unlink = fake_iova_unlink,
+	.iova_free = fake_iova_free,
+	.dump = fake_dump,
+	.translate = fake_translate,
+	.copy = fake_copy,
+	.fault_read = fake_fault_read,
+	.alloc_count = fake_alloc_count,
+};

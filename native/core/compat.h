@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * compat.h - the only environment the fabric core sees.
+ *
+ * The core (native/core) is compiled twice: into libual.so (userspace, this
+ * file's second half) and, later, into an out-of-tree kernel module. Core
+ * files include nothing but this header and their own headers, use no
+ * floating point, no VLAs and no large stack arrays.
+ */
+#ifndef UAL_COMPAT_H
+#define UAL_COMPAT_H
+
+#include "../include/ual.h"
+
+#ifdef __KERNEL__
+/*
+ * Kernel side: NOT BUILT YET. Sketch for the later kmod task:
+ *   ual_zalloc     -> kvzalloc(size, GFP_KERNEL_ACCOUNT) + atomic64_inc
+ *   ual_free       -> kvfree
+ *   ual_mutex_*    -> struct mutex
+ *   ual_atomic64_* -> atomic64_t
+ *   ual_vsnprintf  -> vsnprintf
+ */
+#error "kernel build of the core is not wired up yet"
+#else
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+
+/* ---- atomics ---------------------------------------------------------- */
+typedef struct { volatile u64 v; } ual_atomic64_t;
+
+static inline void ual_atomic64_set(ual_atomic64_t *a, u64 v)
+{
+	__atomic_store_n(&a->v, v, __ATOMIC_RELAXED);
+}
+
+static inline u64 ual_atomic64_read(const ual_atomic64_t *a)
+{
+	return __atomic_load_n(&a->v, __ATOMIC_RELAXED);
+}
+
+static inline void ual_atomic64_add(ual_atomic64_t *a, u64 n)
+{
+	__atomic_fetch_add(&a->v, n, __ATOMIC_RELAXED);
+}
+
+/* ---- memory ------------------------------------------------------------ */
+/*
+ * Every core allocation names the counter it is charged to (the fabric's
+ * allocation counter, see ual_alloc_count()), so tests can prove that a code
+ * path does not allocate. @ctr may be NULL for uncounted allocations.
+ */
+void *ual_zalloc(ual_atomic64_t *ctr, size_t size);
+void ual_free(void *p);
+void ual_memcpy(void *dst, const void *src, size_t n);
+void ual_memset(void *dst, int c, size_t n);
+
+/*
+ * Test hook: make the n-th next ual_zalloc() fail (0 disables). Lets tests
+ * prove that an ENOMEM in the middle of an operation changes nothing.
+ */
+void ual_compat_fail_alloc_after(u64 n);
+
+/* ---- locks ---------------------------------------------------------- */
+typedef struct ual_mutex {
+	u64 opaque[8];	/* pthread_mutex_t, kept opaque to the core */
+} ual_mutex_t;
+
+void ual_mutex_init(ual_mutex_t *m);
+void ual_mutex_destroy(ual_mutex_t *m);
+void ual_mutex_lock(ual_mutex_t *m);
+void ual_mutex_unlock(ual_mutex_t *m);
+
+/* ---- messages ---------------------------------------------------------- */
+int ual_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+
+#endif /* __KERNEL__ */
+
+/* ---- error context ----------------------------------------------------- */
+#define UAL_ERR_MSG_MAX 256
+
+/*
+ * struct ual_err - where a core operation explains a failure.
+ * @op:  the ABI call's name without "ual_" ("iova_link"), set by the caller.
+ * @msg: "op: problem", written by ual_err_set().
+ */
+struct ual_err {
+	const char *op;
+	char msg[UAL_ERR_MSG_MAX];
+};
+
+/* Format "op: fmt" into @err (which may be NULL) and return @code. */
+int ual_err_set(struct ual_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- small helpers ------------------------------------------------------ */
+#define UAL_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define UAL_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define UAL_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline bool ual_is_pow2(u64 v)
+{
+	return v && !(v & (v - 1));
+}
+
+static inline u64 ual_align_up(u64 v, u64 a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* Intrusive doubly linked list (the kernel's list_head, reduced). */
+struct ual_list {
+	struct ual_list *next, *prev;
+};
+
+static inline void ual_list_init(struct ual_list *h)
+{
+	h->next = h->prev = h;
+}
+
+static inline bool ual_list_empty(const struct ual_list *h)
+{
+	return h->next == h;
+}
+
+static inline void ual_list_add_tail(struct ual_list *n, struct ual_list *h)
+{
+	n->prev = h->prev;
+	n->next = h;
+	h->prev->next = n;
+	h->prev = n;
+}
+
+static inline void ual_list_del(struct ual_list *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->next = n->prev = n;
+}
+
+#define ual_container_of(ptr, type, member) \
+	((type *)((char *)(ptr) - offsetof(type, member)))
+
+#endif /* UAL_COMPAT_H */

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * fabric.h - the fabric model: accelerators with their fabric domain
+ * (IOVA allocator, page tables, TLB), target side (device memory, host
+ * aperture, grant table) and fault ring, and every operation of the ABI.
+ *
+ * Operations act for an owner (struct ual_owner, embedded in a handle), so
+ * that releasing the owner frees everything it created. Each explains a
+ * failure in a struct ual_err, which the userspace shim copies to the
+ * thread's last error (a kernel module would copy it to user space).
+ *
+ * Locks, outermost first (ual.h): domain -> target(s, ascending id) ->
+ * fault. The fabric registry lock lives in the backend.
+ */
+#ifndef UAL_FABRIC_H
+#define UAL_FABRIC_H
+
+#include "compat.h"
+#include "devmem.h"
+#include "fault.h"
+#include "grant.h"
+#include "host.h"
+#include "pgtable.h"
+#include "range_alloc.h"
+#include "tlb.h"
+
+struct ual_fabric_cfg {
+	u32 accels;
+	u64 mem;	/* bytes per accelerator */
+	u32 modes;	/* UAL_MODE_* */
+	u32 pt_pool;	/* table pages per domain */
+	u32 dma_bits;
+	u32 tlb;	/* entries per domain */
+	u32 faults;	/* ring entries per accelerator */
+};
+
+/*
+ * struct ual_host_ops - how the backend reaches registered host pages.
+ * @access:  copy @len bytes at @off of page @page_index of @reg to or from
+ *           @buf. Never crosses the page.
+ * @release: the registration goes away: unpin what @reg->cookie holds.
+ */
+struct ual_host_ops {
+	void (*access)(void *ctx, const struct host_reg *reg, u64 page_index, u32 off,
+		       void *buf, u32 len, bool write);
+	void (*release)(void *ctx, struct host_reg *reg);
+	void *ctx;
+};
+
+struct ual_domain {
+	ual_mutex_t lock;
+	struct range_alloc iova;	/* units: 4 KiB pages */
+	struct pgtable pt;
+	struct tlb tlb;
+};
+
+struct ual_target {
+	ual_mutex_t lock;
+	struct devmem mem;
+	struct host_aperture host;
+	struct grant_table grants;
+};
+
+struct ual_accel {
+	u32 id;
+	struct ual_domain dom;
+	struct ual_target tgt;
+	ual_mutex_t fault_lock;
+	struct fault_ring faults;
+};
+
+struct ual_fabric {
+	struct ual_fabric_cfg cfg;
+	struct ual_accel *accel;
+	struct ual_host_ops host_ops;
+	ual_atomic64_t allocs;	/* ual_alloc_count() */
+};
+
+/*
+ * struct ual_owner - what one handle created, per accelerator.
+ * @ranges: IOVA ranges (domain lock of @accel).
+ * @blocks, @regs: device memory blocks and host registrations (target lock).
+ * Grants are tagged with the owner pointer in the grant table.
+ */
+struct ual_owner {
+	struct ual_fabric *fab;
+	u32 accel;
+	struct ual_list ranges;
+	struct ual_list blocks;
+	struct ual_list regs;
+};
+
+/* An IOVA range of a domain. */
+struct iova_range {
+	struct ual_list link;
+	u64 iova, size;
+	u64 linked;		/* 4 KiB pages */
+	u32 flags;
+	const struct ual_owner *owner;
+	struct pt_range pt;
+};
+
+int ual_fabric_create(const struct ual_fabric_cfg *cfg, const struct ual_host_ops *ops,
+		      struct ual_fabric **out, struct ual_err *err);
+void ual_fabric_destroy(struct ual_fabric *fab);
+
+void ual_owner_init(struct ual_owner *o, struct ual_fabric *fab, u32 accel);
+/* Free everything @o created (ual_close()). */
+void ual_owner_release(struct ual_owner *o);
+
+static inline u64 ual_fabric_alloc_count(const struct ual_fabric *fab)
+{
+	return ual_atomic64_read(&fab->allocs);
+}
+
+int fab_query(struct ual_owner *o, struct ual_info *info);
+
+int fab_mem_alloc(struct ual_owner *o, u64 size, u64 align, u64 *pfn, struct ual_err *err);
+int fab_mem_free(struct ual_owner *o, u64 pfn, u64 size, struct ual_err *err);
+int fab_mem_write(struct ual_owner *o, u64 phys, const void *buf, u64 len, struct ual_err *err);
+int fab_mem_read(struct ual_owner *o, u64 phys, void *buf, u64 len, struct ual_err *err);
+/* @frames: the backend's frames (one per page) or NULL for fresh ones. */
+int fab_mem_register(struct ual_owner *o, u64 uaddr, u64 len, const u64 *frames,
+		     void *cookie, u64 *pfns, struct ual_err *err);
+int fab_mem_unregister(struct ual_owner *o, u64 uaddr, struct ual_err *err);
+
+int fab_grant(struct ual_owner *o, u32 target, u32 initiator, u64 pfn, u64 npages,
+	      u32 prot, struct ual_err *err);
+int fab_revoke(struct ual_owner *o, u32 target, u32 initiator, u64 pfn, u64 npages,
+	       struct ual_err *err);
+
+int fab_map_pfns(struct ual_owner *o, u32 target, const u64 *pfns, u64 n, u32 prot,
+		 struct ual_faddr *out, struct ual_err *err);
+
+int fab_iova_alloc(struct ual_owner *o, u64 size, u32 flags, u64 *iova, struct ual_err *err);
+int fab_iova_link(struct ual_owner *o, u64 iova, u64 offset, u32 target, const u64 *pfns,
+		  u64 n, u32 prot, struct ual_err *err);
+int fab_iova_sync(struct ual_owner *o, u64 iova, u64 offset, u64 len, struct ual_err *err);
+int fab_iova_unlink(struct ual_owner *o, u64 iova, u64 offset, u64 len, struct ual_err *err);
+int fab_iova_free(struct ual_owner *o, u64 iova, struct ual_err *err);
+int fab_dump(struct ual_owner *o, u64 iova, u64 len, struct ual_mapping *out, u64 max,
+	     u64 *count, struct ual_err *err);
+
+int fab_translate(struct ual_fabric *fab, u32 initiator, const struct ual_faddr *fa,
+		  u32 access, struct ual_xlate *out, struct ual_err *err);
+int fab_copy(struct ual_fabric *fab, u32 initiator, const struct ual_faddr *dst,
+	     const struct ual_faddr *src, u64 len, struct ual_err *err);
+int fab_fault_read(struct ual_owner *o, struct ual_fault *out, u32 max, u32 *nread,
+		   u64 *lost);
+
+#endif /* UAL_FABRIC_H */

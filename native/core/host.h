@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * host.h - the host aperture of an accelerator.
+ *
+ * Host buffers registered with ual_mem_register() appear as PFNs
+ * (UAL_HOST_BASE >> 12) + frame. The backend either supplies the frames (a
+ * kernel backend passes the real, possibly scattered, pinned PFNs) or lets
+ * the aperture hand out contiguous frames (the fake backend). A
+ * registration is stored as runs of consecutive frames in a range
+ * allocator, so frame -> registration is O(log n). Bytes are reached
+ * through a backend accessor, never directly.
+ * Not thread-safe: the caller holds the target lock.
+ */
+#ifndef UAL_HOST_H
+#define UAL_HOST_H
+
+#include "compat.h"
+#include "range_alloc.h"
+
+#define HOST_PFN_BASE	(UAL_HOST_BASE >> UAL_PAGE_SHIFT)
+#define HOST_FRAMES	(1ull << (UAL_PHYS_BITS - UAL_PAGE_SHIFT - 1))
+
+struct host_reg;
+
+struct host_run {
+	u64 frame;
+	u64 npages;
+	u64 page_index;		/* of the run's first page in the buffer */
+	struct host_reg *reg;
+};
+
+struct host_reg {
+	struct ual_list link;	/* on the owner's list */
+	u64 uaddr;
+	u64 npages;
+	const void *owner;
+	void *cookie;		/* the backend's (pinned pages, ...) */
+	u32 nr_runs;
+	struct host_run runs[];
+};
+
+struct host_aperture {
+	struct range_alloc frames;	/* aperture frames in use */
+	struct range_alloc uaddrs;	/* registered user pages */
+	u64 next_frame;			/* fake: hand frames out in order */
+	ual_atomic64_t *ctr;
+};
+
+int host_init(struct host_aperture *ha, ual_atomic64_t *ctr);
+void host_destroy(struct host_aperture *ha);
+
+/*
+ * host_register() - register @npages at user address @uaddr.
+ * @frames: the backend's frames, one per page, or NULL to let the
+ *          aperture allocate contiguous frames.
+ * @pfns:   receives the PFNs.
+ * Return: 0; UAL_EEXIST (buffer or frame already registered), UAL_ENOSPC,
+ * UAL_ENOMEM. Nothing changes on error.
+ */
+int host_register(struct host_aperture *ha, u64 uaddr, u64 npages, const u64 *frames,
+		  const void *owner, struct ual_list *owner_list, void *cookie,
+		  u64 *pfns, struct ual_err *err);
+/* Return: 0 and the registration; UAL_ENOENT. */
+int host_find_uaddr(struct host_aperture *ha, u64 uaddr, const void *owner,
+		    struct host_reg **reg, struct ual_err *err);
+/* Remove a registration (the caller frees the cookie first). */
+void host_unregister(struct host_aperture *ha, struct host_reg *reg);
+
+/* The registration holding aperture @frame and the page's index in it. */
+struct host_reg *host_lookup(const struct host_aperture *ha, u64 frame, u64 *page_index);
+
+static inline u64 host_nr_regs(const struct host_aperture *ha)
+{
+	return ra_nr_used(&ha->uaddrs);
+}
+
+#endif /* UAL_HOST_H */

@@ -1,0 +1,364 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * ual.c - the public entry points of libual.
+ *
+ * Checks common to every backend (handle, NULL pointers), dispatch of a
+ * URI to its backend, and the thread's last error. Everything else is the
+ * backend's.
+ */
+#include <string.h>
+
+#include "backend.h"
+
+#define UAL_API __attribute__((visibility("default")))
+
+static _Thread_local char last_error[UAL_ERR_MSG_MAX];
+
+static const struct ual_backend_ops *const backends[] = {
+	&ual_fake_ops,
+};
+
+/* Later minors add these: named so the error says so. */
+static const char *const future_backends[] = { "kmod", "vfio" };
+
+#define ERR_CTX(name) struct ual_err err_ = { .op = name, .msg = "" }
+#define ERR (&err_)
+
+static int fail(struct ual_err *err, int code)
+{
+	if (code < 0) {
+		if (!err->msg[0])
+			ual_err_set(err, code, "%s", ual_strerror(code));
+		memcpy(last_error, err->msg, sizeof(last_error));
+	}
+	return code;
+}
+
+static int check_dev(const ual_dev *dev, struct ual_err *err)
+{
+	if (!dev || dev->magic != UAL_DEV_MAGIC)
+		return ual_err_set(err, UAL_EBADF, "invalid or closed handle");
+	return 0;
+}
+
+static int null_arg(struct ual_err *err, const char *what)
+{
+	return ual_err_set(err, UAL_EINVAL, "%s is NULL", what);
+}
+
+UAL_API uint32_t ual_abi_version(void)
+{
+	return UAL_ABI_VERSION;
+}
+
+UAL_API const char *ual_strerror(int e)
+{
+	switch (e) {
+	case UAL_OK:		return "success";
+	case UAL_EPERM:		return "operation not permitted";
+	case UAL_ENOENT:	return "no such entry";
+	case UAL_EIO:		return "I/O error";
+	case UAL_EBADF:		return "bad handle";
+	case UAL_ENOMEM:	return "out of memory";
+	case UAL_EACCES:	return "access refused by the target";
+	case UAL_EFAULT:	return "translation fault";
+	case UAL_EBUSY:		return "busy";
+	case UAL_EEXIST:	return "already exists";
+	case UAL_ENODEV:	return "no such accelerator or backend";
+	case UAL_EINVAL:	return "invalid argument";
+	case UAL_ENOSPC:	return "address space or table full";
+	case UAL_ERANGE:	return "out of range";
+	case UAL_EOVERFLOW:	return "arithmetic overflow";
+	case UAL_ENOTSUP:	return "not supported";
+	default:		return "unknown error";
+	}
+}
+
+UAL_API const char *ual_last_error(void)
+{
+	return last_error;
+}
+
+UAL_API int ual_open(const char *uri, ual_dev **out)
+{
+	ERR_CTX("open");
+	struct ual_uri u;
+	size_t i;
+	int ret;
+
+	if (!uri || !out)
+		return fail(ERR, null_arg(ERR, !uri ? "uri" : "out"));
+	ret = ual_uri_parse(uri, &u, ERR);
+	if (ret)
+		return fail(ERR, ret);
+	for (i = 0; i < UAL_ARRAY_SIZE(backends); i++)
+		if (!strcmp(u.scheme, backends[i]->name))
+			return fail(ERR, backends[i]->open(&u, out, ERR));
+	for (i = 0; i < UAL_ARRAY_SIZE(future_backends); i++)
+		if (!strcmp(u.scheme, future_backends[i]))
+			return fail(ERR, ual_err_set(ERR, UAL_ENODEV,
+					"backend '%s' is not available in this ABI version",
+					u.scheme));
+	return fail(ERR, ual_err_set(ERR, UAL_ENODEV, "unknown backend '%s'", u.scheme));
+}
+
+UAL_API int ual_open_peer(ual_dev *dev, uint32_t accel, ual_dev **out)
+{
+	ERR_CTX("open_peer");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !out)
+		ret = null_arg(ERR, "out");
+	if (!ret)
+		ret = dev->ops->open_peer(dev, accel, out, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API void ual_close(ual_dev *dev)
+{
+	if (!dev || dev->magic != UAL_DEV_MAGIC)
+		return;
+	dev->magic = 0;	/* a second close is ignored while memory lasts */
+	dev->ops->close(dev);
+}
+
+UAL_API int ual_query(ual_dev *dev, struct ual_info *info)
+{
+	ERR_CTX("query");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !info)
+		ret = null_arg(ERR, "info");
+	if (!ret)
+		ret = dev->ops->query(dev, info, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_mem_alloc(ual_dev *dev, uint64_t size, uint64_t align, uint64_t *pfn_out)
+{
+	ERR_CTX("mem_alloc");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !pfn_out)
+		ret = null_arg(ERR, "pfn_out");
+	if (!ret)
+		ret = dev->ops->mem_alloc(dev, size, align, pfn_out, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_mem_free(ual_dev *dev, uint64_t pfn, uint64_t size)
+{
+	ERR_CTX("mem_free");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret)
+		ret = dev->ops->mem_free(dev, pfn, size, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_mem_write(ual_dev *dev, uint64_t phys, const void *buf, uint64_t len)
+{
+	ERR_CTX("mem_write");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !buf && len)
+		ret = null_arg(ERR, "buf");
+	if (!ret)
+		ret = dev->ops->mem_write(dev, phys, buf, len, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_mem_read(ual_dev *dev, uint64_t phys, void *buf, uint64_t len)
+{
+	ERR_CTX("mem_read");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !buf && len)
+		ret = null_arg(ERR, "buf");
+	if (!ret)
+		ret = dev->ops->mem_read(dev, phys, buf, len, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_mem_register(ual_dev *dev, void *addr, uint64_t len, uint64_t *pfns_out)
+{
+	ERR_CTX("mem_register");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !addr)
+		ret = null_arg(ERR, "addr");
+	if (!ret && !pfns_out)
+		ret = null_arg(ERR, "pfns_out");
+	if (!ret)
+		ret = dev->ops->mem_register(dev, addr, len, pfns_out, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_mem_unregister(ual_dev *dev, void *addr)
+{
+	ERR_CTX("mem_unregister");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret)
+		ret = dev->ops->mem_unregister(dev, addr, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_grant(ual_dev *dev, uint32_t target, uint32_t initiator, uint64_t pfn,
+		      uint64_t npages, uint32_t prot)
+{
+	ERR_CTX("grant");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret)
+		ret = dev->ops->grant(dev, target, initiator, pfn, npages, prot, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_revoke(ual_dev *dev, uint32_t target, uint32_t initiator, uint64_t pfn,
+		       uint64_t npages)
+{
+	ERR_CTX("revoke");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret)
+		ret = dev->ops->revoke(dev, target, initiator, pfn, npages, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_map_pfns(ual_dev *dev, uint32_t target, const uint64_t *pfns, uint64_t n,
+			 uint32_t prot, struct ual_faddr *addrs_out)
+{
+	ERR_CTX("map_pfns");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !pfns)
+		ret = null_arg(ERR, "pfns");
+	if (!ret && !addrs_out)
+		ret = null_arg(ERR, "addrs_out");
+	if (!ret)
+		ret = dev->ops->map_pfns(dev, target, pfns, n, prot, addrs_out, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_iova_alloc(ual_dev *dev, uint64_t size, uint32_t flags, uint64_t *iova_out)
+{
+	ERR_CTX("iova_alloc");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !iova_out)
+		ret = null_arg(ERR, "iova_out");
+	if (!ret)
+		ret = dev->ops->iova_alloc(dev, size, flags, iova_out, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_iova_link(ual_dev *dev, uint64_t iova, uint64_t offset, uint32_t target,
+			  const uint64_t *pfns, uint64_t n, uint32_t prot)
+{
+	ERR_CTX("iova_link");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !pfns)
+		ret = null_arg(ERR, "pfns");
+	if (!ret)
+		ret = dev->ops->iova_link(dev, iova, offset, target, pfns, n, prot, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_iova_sync(ual_dev *dev, uint64_t iova, uint64_t offset, uint64_t len)
+{
+	ERR_CTX("iova_sync");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret)
+		ret = dev->ops->iova_sync(dev, iova, offset, len, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_iova_unlink(ual_dev *dev, uint64_t iova, uint64_t offset, uint64_t len)
+{
+	ERR_CTX("iova_unlink");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret)
+		ret = dev->ops->iova_unlink(dev, iova, offset, len, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_iova_free(ual_dev *dev, uint64_t iova)
+{
+	ERR_CTX("iova_free");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret)
+		ret = dev->ops->iova_free(dev, iova, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_dump(ual_dev *dev, uint64_t iova, uint64_t len, struct ual_mapping *out,
+		     uint64_t max, uint64_t *count)
+{
+	ERR_CTX("dump");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !count)
+		ret = null_arg(ERR, "count");
+	if (!ret && !out && max)
+		ret = null_arg(ERR, "out");
+	if (!ret)
+		ret = dev->ops->dump(dev, iova, len, out, max, count, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_translate(ual_dev *dev, uint32_t initiator, const struct ual_faddr *fa,
+			  uint32_t access, struct ual_xlate *out)
+{
+	ERR_CTX("translate");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !fa)
+		ret = null_arg(ERR, "fa");
+	if (!ret && !out)
+		ret = null_arg(ERR, "out");
+	if (!ret)
+		ret = dev->ops->translate(dev, initiator, fa, access, out, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_copy(ual_dev *dev, uint32_t initiator, const struct ual_faddr *dst,
+		     const struct ual_faddr *src, uint64_t len)
+{
+	ERR_CTX("copy");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !dst)
+		ret = null_arg(ERR, "dst");
+	if (!ret && !src)
+		ret = null_arg(ERR, "src");
+	if (!ret)
+		ret = dev->ops->copy(dev, initiator, dst, src, len, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_fault_read(ual_dev *dev, struct ual_fault *out, uint32_t max,
+			   uint32_t *nread, uint64_t *lost)
+{
+	ERR_CTX("fault_read");
+	int ret = check_dev(dev, ERR);
+
+	if (!ret && !nread)
+		ret = null_arg(ERR, "nread");
+	if (!ret && !out && max)
+		ret = null_arg(ERR, "out");
+	if (!ret)
+		ret = dev->ops->fault_read(dev, out, max, nread, lost, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API uint64_t ual_alloc_count(ual_dev *dev)
+{
+	if (!dev || dev->magic != UAL_DEV_MAGIC)
+		return 0;
+	return dev->ops->alloc_count(dev);
+}
