@@ -49,6 +49,21 @@ record Probe(String label, int requester, FabricAddress address, int access, Tra
                 "TLB");
     }
 
+    /** A narrower table for one requester and one mode (the demo). */
+    static Table compactTable() {
+        return new Table("STEP", "ADDRESS", "RESULT", "TARGET", "PHYS", "PAGE", "TLB");
+    }
+
+    void addCompact(Table t) {
+        if (ok()) {
+            t.row(label, Fmt.faddr(address), result(), translation.target(), Fmt.addr(translation.phys()),
+                    Fmt.size(translation.pageSize()), tlb());
+        } else {
+            t.row(label, Fmt.faddr(address), result(), fault != null ? Fmt.accel(fault.target()) : "-", "-", "-",
+                    tlb());
+        }
+    }
+
     void addTo(Table t) {
         String mode = address.routed() ? "physical" : "virtual";
         if (ok()) {

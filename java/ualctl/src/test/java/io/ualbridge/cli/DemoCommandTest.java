@@ -64,6 +64,17 @@ class DemoCommandTest {
     }
 
     @Test
+    void demoOnAFabricWithoutVirtualModeFails() {
+        Cli.Result r = Cli.run("demo", "--uri", "fake:?mode=physical", "--size", "64K");
+        assertThat(r.exit()).as(r.toString()).isEqualTo(ExitCodes.CHECK_FAILED);
+        assertThat(r.out()).contains("[FAIL] fabric supports physical and virtual mode", "ENOTSUP", "RESULT: FAIL");
+        Cli.Result j = Cli.run("demo", "--json", "--uri", "fake:?mode=physical", "--size", "64K");
+        assertThat(j.exit()).isEqualTo(ExitCodes.CHECK_FAILED);
+        assertThat(j.json().get("passed").asBoolean()).isFalse();
+        assertThat(j.json().get("summary").get("completed").asBoolean()).isFalse();
+    }
+
+    @Test
     void demoNeedsThreeAccelerators() {
         Cli.Result r = Cli.run("demo", "--uri", "fake:?accels=2");
         assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
