@@ -294,18 +294,21 @@ static u32 descend_create(struct pgtable *pt, struct pt_cursor *c, u64 iova,
  */
 static void free_empty(struct pgtable *pt, struct pt_cursor *c, u32 k)
 {
-	while (k < pt->levels) {
-		struct pt_meta *m = meta(pt, c->tbl[k]);
-		u32 parent = c->tbl[k + 1];
+	u32 L = pt->levels, lo = k;
+
+	for (; k < L; k++) {
+		u32 self = c->tbl[k], parent = c->tbl[k + 1];
+		const struct pt_meta *m = meta(pt, self);
 
 		if (m->valid || m->pins)
 			break;
 		tbl(pt, parent)[pt_index(k + 1, c->base[k])] = 0;
 		meta(pt, parent)->valid--;
-		pool_put(pt, c->tbl[k]);
-		k++;
-		c->lo = k;	/* cached tables below k are gone */
+		pool_put(pt, self);
+		lo = k + 1;	/* cached tables below lo are gone */
 	}
+	if (c->lo < lo)
+		c->lo = lo;
 }
 
 /* ---- link ------------------------------------------------------------------ */
