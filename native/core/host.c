@@ -26,10 +26,7 @@ void host_destroy(struct host_aperture *ha)
 	struct ra_node *n;
 
 	while ((n = ra_next(&ha->uaddrs, 0))) {
-		struct host_reg *reg = n->data;
-
-		ual_list_del(&reg->link);
-		host_unregister(ha, reg);
+		host_unregister(ha, n->data);
 	}
 	ra_destroy(&ha->frames);
 	ra_destroy(&ha->uaddrs);

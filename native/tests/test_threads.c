@@ -14,9 +14,17 @@ struct worker {
 	ual_dev *dev;	/* own handle, accelerator = index % 2 */
 	int idx;
 	int errors;
+	char first[UAL_ERR_MSG_MAX];	/* the first problem seen */
 };
 
-static volatile int stop;
+#define BAD(w, what)								\
+	do {									\
+		if (!(w)->errors++)						\
+			snprintf((w)->first, sizeof((w)->first), "%s: %s",	\
+				 what, ual_last_error());			\
+	} while (0)
+
+static int stop;
 
 static void *mapper(void *arg)
 {
@@ -25,7 +33,7 @@ static void *mapper(void *arg)
 	int r;
 
 	if (ual_mem_alloc(w->dev, 32 * 4096, 65536, &pfn))
-		w->errors++;
+		BAD(w, "mem_alloc");
 	for (i = 0; i < 32; i++)
 		pfns[i] = pfn + i;
 	for (r = 0; r < ROUNDS; r++) {
@@ -34,24 +42,27 @@ static void *mapper(void *arg)
 		u32 flags = (r & 1) ? UAL_IOVA_PREALLOC : 0;
 
 		if (ual_iova_alloc(w->dev, 32 * 4096, flags, &iova)) {
-			w->errors++;
+			BAD(w, "iova_alloc");
 			continue;
 		}
 		if (ual_iova_link(w->dev, iova, 0, (u32)w->idx % 2, pfns, 32, UAL_PROT_RW) ||
 		    ual_iova_sync(w->dev, iova, 0, 32 * 4096))
-			w->errors++;
+			BAD(w, "link/sync");
 		fa = (struct ual_faddr){ iova + 4096 * (r % 32), 0, 0 };
 		if (ual_translate(w->dev, (u32)w->idx % 2, &fa, UAL_ACCESS_WRITE, &x) ||
 		    x.phys != (pfn + r % 32) << 12)
-			w->errors++;
-		if (ual_iova_unlink(w->dev, iova, 0, 32 * 4096) || ual_iova_free(w->dev, iova))
-			w->errors++;
-		/* After unlink nothing reaches the page. */
+			BAD(w, "translate");
+		if (ual_iova_unlink(w->dev, iova, 0, 32 * 4096))
+			BAD(w, "unlink");
+		/* After unlink nothing reaches the page (checked before the
+		 * free: then another thread may reuse the IOVA). */
 		if (ual_translate(w->dev, (u32)w->idx % 2, &fa, UAL_ACCESS_READ, &x) != UAL_EFAULT)
-			w->errors++;
+			BAD(w, "translate after unlink");
+		if (ual_iova_free(w->dev, iova))
+			BAD(w, "free");
 	}
 	if (ual_mem_free(w->dev, pfn, 32 * 4096))
-		w->errors++;
+		BAD(w, "mem_free");
 	return NULL;
 }
 
@@ -67,7 +78,7 @@ static void *granter(void *arg)
 {
 	struct granter *g = arg;
 
-	while (!stop) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		ual_grant(g->a1, 1, 0, g->pfn, 4, UAL_PROT_READ);
 		ual_revoke(g->a1, 1, 0, g->pfn, 4);
 	}
@@ -93,6 +104,7 @@ static void test_concurrent(void **state)
 	for (k = 0; k < THREADS; k++) {
 		w[k].idx = k;
 		w[k].errors = 0;
+		w[k].first[0] = 0;
 		assert_int_equal(ual_open(k % 2 ? "fake:threads?local=1" : "fake:threads", &w[k].dev), 0);
 		assert_int_equal(pthread_create(&t[k], NULL, mapper, &w[k]), 0);
 	}
@@ -129,11 +141,12 @@ static void test_concurrent(void **state)
 			ual_close(h);
 		}
 	}
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(gt, NULL);
 	for (k = 0; k < THREADS; k++) {
 		pthread_join(t[k], NULL);
-		assert_int_equal(w[k].errors, 0);
+		if (w[k].errors)
+			fail_msg("worker %d: %d errors, first %s", k, w[k].errors, w[k].first);
 		ual_close(w[k].dev);
 	}
 	print_message("copies: %d done, %d refused\n", copies, refused);
