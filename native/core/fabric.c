@@ -117,8 +117,8 @@ void ual_fabric_destroy(struct ual_fabric *fab)
 		struct ra_node *n;
 
 		/* Registrations left behind still hold backend pins. */
-		while ((n = ra_next(&a->tgt.host.uaddrs, 0))) {
-			struct host_reg *reg = n->data;
+		while ((n = ra_next(&a->tgt.host.frames, 0))) {
+			struct host_reg *reg = ((struct host_run *)n->data)->reg;
 
 			if (fab->host_ops.release)
 				fab->host_ops.release(fab->host_ops.ctx, reg);
@@ -136,7 +136,7 @@ void ual_owner_init(struct ual_owner *o, struct ual_fabric *fab, u32 accel)
 	o->accel = accel;
 	ual_list_init(&o->ranges);
 	ual_list_init(&o->blocks);
-	ual_list_init(&o->regs);
+	host_space_init(&o->host, &fab->allocs);
 }
 
 static inline struct ual_accel *local(const struct ual_owner *o)
@@ -151,8 +151,21 @@ static bool has_mode(const struct ual_fabric *fab, u32 mode)
 
 /* ---- PFN validity (target lock held) ------------------------------------- */
 
-static int check_pfn(struct ual_accel *t, u64 pfn, struct ual_err *err)
+/* A host page is mappable only by the owner that registered it. */
+static int check_host_owner(const struct ual_owner *o, const struct ual_accel *t,
+			    const struct host_reg *reg, u64 pfn, struct ual_err *err)
 {
+	if (reg->owner != o)
+		return ual_err_set(err, UAL_EPERM,
+				   "host PFN 0x%llx of accelerator %u was not registered through this handle",
+				   (ull)pfn, t->id);
+	return 0;
+}
+
+static int check_pfn(const struct ual_owner *o, struct ual_accel *t, u64 pfn,
+		     struct ual_err *err)
+{
+	struct host_reg *reg;
 	u64 idx;
 
 	if (devmem_contains(&t->tgt.mem, pfn)) {
@@ -163,24 +176,26 @@ static int check_pfn(struct ual_accel *t, u64 pfn, struct ual_err *err)
 		return 0;
 	}
 	if (pfn >= HOST_PFN_BASE && pfn - HOST_PFN_BASE < HOST_FRAMES) {
-		if (!host_lookup(&t->tgt.host, pfn - HOST_PFN_BASE, &idx))
+		reg = host_lookup(&t->tgt.host, pfn - HOST_PFN_BASE, &idx);
+		if (!reg)
 			return ual_err_set(err, UAL_ENOENT,
 					   "host PFN 0x%llx of accelerator %u is not registered",
 					   (ull)pfn, t->id);
-		return 0;
+		return check_host_owner(o, t, reg, pfn, err);
 	}
 	return ual_err_set(err, UAL_ERANGE,
 			   "PFN 0x%llx outside accelerator %u memory (0x%llx pages)",
 			   (ull)pfn, t->id, (ull)t->tgt.mem.pages);
 }
 
-static int check_pfns(struct ual_accel *t, const u64 *pfns, u64 n, struct ual_err *err)
+static int check_pfns(const struct ual_owner *o, struct ual_accel *t, const u64 *pfns,
+		      u64 n, struct ual_err *err)
 {
 	u64 i;
 	int ret;
 
 	for (i = 0; i < n; i++) {
-		ret = check_pfn(t, pfns[i], err);
+		ret = check_pfn(o, t, pfns[i], err);
 		if (ret)
 			return ret;
 	}
@@ -188,7 +203,8 @@ static int check_pfns(struct ual_accel *t, const u64 *pfns, u64 n, struct ual_er
 }
 
 /* Every page of [pfn, pfn + n) (no wrap) must be valid; O(pieces log n). */
-static int check_pfn_range(struct ual_accel *t, u64 pfn, u64 n, struct ual_err *err)
+static int check_pfn_range(const struct ual_owner *o, struct ual_accel *t, u64 pfn, u64 n,
+			   struct ual_err *err)
 {
 	struct devmem *dm = &t->tgt.mem;
 	u64 end = pfn + n, p, idx;
@@ -210,6 +226,8 @@ static int check_pfn_range(struct ual_accel *t, u64 pfn, u64 n, struct ual_err *
 				return ual_err_set(err, UAL_ENOENT,
 						   "host PFN 0x%llx of accelerator %u is not registered",
 						   (ull)p, t->id);
+			if (check_host_owner(o, t, reg, p, err))
+				return UAL_EPERM;
 			run = ra_lookup(&t->tgt.host.frames, p - HOST_PFN_BASE);
 			p = HOST_PFN_BASE + run->start + run->len;
 		}
@@ -318,6 +336,23 @@ static int check_mem_window(struct ual_accel *a, u64 phys, u64 len, struct ual_e
 	return 0;
 }
 
+int fab_mem_prepare(struct ual_owner *o, u64 phys, u64 len, bool write, struct ual_err *err)
+{
+	struct ual_accel *a = local(o);
+	int ret;
+
+	if (!len)
+		return 0;
+	ret = check_mem_window(a, phys, len, err);
+	if (ret || !write)
+		return ret;
+	ual_mutex_lock(&a->tgt.lock);
+	if (devmem_ensure(&a->tgt.mem, phys, len))
+		ret = ual_err_set(err, UAL_ENOMEM, "out of memory backing device memory");
+	ual_mutex_unlock(&a->tgt.lock);
+	return ret;
+}
+
 int fab_mem_write(struct ual_owner *o, u64 phys, const void *buf, u64 len, struct ual_err *err)
 {
 	struct ual_accel *a = local(o);
@@ -371,8 +406,8 @@ int fab_mem_register(struct ual_owner *o, u64 uaddr, u64 len, const u64 *frames,
 		return ual_err_set(err, UAL_EINVAL, "buffer 0x%llx+0x%llx wraps",
 				   (ull)uaddr, (ull)len);
 	ual_mutex_lock(&a->tgt.lock);
-	ret = host_register(&a->tgt.host, uaddr, len >> UAL_PAGE_SHIFT, frames, o,
-			    &o->regs, cookie, pfns, err);
+	ret = host_register(&a->tgt.host, &o->host, uaddr, len >> UAL_PAGE_SHIFT, frames, o,
+			    cookie, pfns, err);
 	ual_mutex_unlock(&a->tgt.lock);
 	return ret;
 }
@@ -385,7 +420,7 @@ int fab_mem_unregister(struct ual_owner *o, u64 uaddr, struct ual_err *err)
 	int ret;
 
 	ual_mutex_lock(&a->tgt.lock);
-	ret = host_find_uaddr(&a->tgt.host, uaddr, o, &reg, err);
+	ret = host_find_uaddr(&o->host, uaddr, &reg, err);
 	if (!ret) {
 		if (fab->host_ops.release)
 			fab->host_ops.release(fab->host_ops.ctx, reg);
@@ -427,7 +462,7 @@ int fab_grant(struct ual_owner *o, u32 target, u32 initiator, u64 pfn, u64 npage
 		return ual_err_set(err, UAL_EINVAL, "bad protection 0x%x", prot);
 	a = local(o);
 	ual_mutex_lock(&a->tgt.lock);
-	ret = check_pfn_range(a, pfn, npages, err);
+	ret = check_pfn_range(o, a, pfn, npages, err);
 	if (!ret)
 		ret = grant_add(&a->tgt.grants, initiator, pfn, npages, prot, o, err);
 	ual_mutex_unlock(&a->tgt.lock);
@@ -478,7 +513,7 @@ int fab_map_pfns(struct ual_owner *o, u32 target, const u64 *pfns, u64 n, u32 pr
 		return ret;
 	t = &fab->accel[target];
 	ual_mutex_lock(&t->tgt.lock);
-	ret = check_pfns(t, pfns, n, err);
+	ret = check_pfns(o, t, pfns, n, err);
 	ual_mutex_unlock(&t->tgt.lock);
 	if (ret)
 		return ret;
@@ -626,7 +661,7 @@ int fab_iova_link(struct ual_owner *o, u64 iova, u64 offset, u32 target, const u
 	if (ret)
 		goto out;
 	ual_mutex_lock(&t->tgt.lock);
-	ret = check_pfns(t, pfns, n, err);
+	ret = check_pfns(o, t, pfns, n, err);
 	if (!ret)
 		ret = pt_link(&d->pt, &r->pt, iova + offset, pfns, n, target, prot, err);
 	ual_mutex_unlock(&t->tgt.lock);
@@ -1124,13 +1159,14 @@ void ual_owner_release(struct ual_owner *o)
 	while (!ual_list_empty(&o->blocks))
 		devmem_free_block(&a->tgt.mem,
 				  ual_container_of(o->blocks.next, struct dm_block, link));
-	while (!ual_list_empty(&o->regs)) {
-		struct host_reg *reg = ual_container_of(o->regs.next, struct host_reg, link);
+	while (!ual_list_empty(&o->host.regs)) {
+		struct host_reg *reg = ual_container_of(o->host.regs.next, struct host_reg, link);
 
 		if (fab->host_ops.release)
 			fab->host_ops.release(fab->host_ops.ctx, reg);
 		host_unregister(&a->tgt.host, reg);
 	}
+	host_space_destroy(&o->host);
 	grant_revoke_owner(&a->tgt.grants, o);
 	ual_mutex_unlock(&a->tgt.lock);
 }

@@ -79,15 +79,19 @@ struct ual_fabric {
 /*
  * struct ual_owner - what one handle created, per accelerator.
  * @ranges: IOVA ranges (domain lock of @accel).
- * @blocks, @regs: device memory blocks and host registrations (target lock).
+ * @blocks, @host: device memory blocks and host registrations (target lock).
  * Grants are tagged with the owner pointer in the grant table.
+ *
+ * Host pages are the owner's own: map_pfns, iova_link and grant accept a
+ * host PFN only if this owner registered it ("a caller may map only pages
+ * it pinned itself"); device memory is shared by every owner of the fabric.
  */
 struct ual_owner {
 	struct ual_fabric *fab;
 	u32 accel;
 	struct ual_list ranges;
 	struct ual_list blocks;
-	struct ual_list regs;
+	struct host_space host;
 };
 
 /* An IOVA range of a domain. */
@@ -119,6 +123,13 @@ int fab_mem_alloc(struct ual_owner *o, u64 size, u64 align, u64 *pfn, struct ual
 int fab_mem_free(struct ual_owner *o, u64 pfn, u64 size, struct ual_err *err);
 int fab_mem_write(struct ual_owner *o, u64 phys, const void *buf, u64 len, struct ual_err *err);
 int fab_mem_read(struct ual_owner *o, u64 phys, void *buf, u64 len, struct ual_err *err);
+/*
+ * fab_mem_prepare() - check [phys, phys + len) of local device memory and,
+ * for a write, back all of it, so that a caller copying in pieces (the
+ * kernel module, from user memory) cannot fail halfway on these grounds.
+ * Return: 0; UAL_EOVERFLOW, UAL_ERANGE, UAL_ENOMEM as fab_mem_write().
+ */
+int fab_mem_prepare(struct ual_owner *o, u64 phys, u64 len, bool write, struct ual_err *err);
 /* @frames: the backend's frames (one per page) or NULL for fresh ones. */
 int fab_mem_register(struct ual_owner *o, u64 uaddr, u64 len, const u64 *frames,
 		     void *cookie, u64 *pfns, struct ual_err *err);

@@ -13,11 +13,6 @@ int host_init(struct host_aperture *ha, ual_atomic64_t *ctr)
 	ual_memset(ha, 0, sizeof(*ha));
 	ha->ctr = ctr;
 	ret = ra_init(&ha->frames, 0, HOST_FRAMES, ctr);
-	if (ret)
-		return ret;
-	ret = ra_init(&ha->uaddrs, 0, UADDR_PAGES, ctr);
-	if (ret)
-		ra_destroy(&ha->frames);
 	return ret;
 }
 
@@ -25,11 +20,23 @@ void host_destroy(struct host_aperture *ha)
 {
 	struct ra_node *n;
 
-	while ((n = ra_next(&ha->uaddrs, 0))) {
-		host_unregister(ha, n->data);
-	}
+	while ((n = ra_next(&ha->frames, 0)))
+		host_unregister(ha, ((struct host_run *)n->data)->reg);
 	ra_destroy(&ha->frames);
-	ra_destroy(&ha->uaddrs);
+}
+
+void host_space_init(struct host_space *hs, ual_atomic64_t *ctr)
+{
+	ual_memset(hs, 0, sizeof(*hs));
+	ual_list_init(&hs->regs);
+	hs->ctr = ctr;
+}
+
+void host_space_destroy(struct host_space *hs)
+{
+	if (hs->ready)
+		ra_destroy(&hs->uaddrs);
+	hs->ready = false;
 }
 
 static u32 count_runs(const u64 *frames, u64 npages)
@@ -51,9 +58,9 @@ static void drop_runs(struct host_aperture *ha, struct host_reg *reg, u32 n)
 		ra_free(&ha->frames, reg->runs[i].frame);
 }
 
-int host_register(struct host_aperture *ha, u64 uaddr, u64 npages, const u64 *frames,
-		  const void *owner, struct ual_list *owner_list, void *cookie,
-		  u64 *pfns, struct ual_err *err)
+int host_register(struct host_aperture *ha, struct host_space *hs, u64 uaddr, u64 npages,
+		  const u64 *frames, const void *owner, void *cookie, u64 *pfns,
+		  struct ual_err *err)
 {
 	u32 nr_runs = frames ? count_runs(frames, npages) : 1, r;
 	struct host_reg *reg;
@@ -67,9 +74,15 @@ int host_register(struct host_aperture *ha, u64 uaddr, u64 npages, const u64 *fr
 						   "host frame 0x%llx beyond the aperture",
 						   (unsigned long long)frames[i]);
 	}
+	if (!hs->ready) {
+		if (ra_init(&hs->uaddrs, 0, UADDR_PAGES, hs->ctr))
+			return ual_err_set(err, UAL_ENOMEM, "out of memory for allocator metadata");
+		hs->ready = true;
+	}
 	reg = ual_zalloc(ha->ctr, sizeof(*reg) + sizeof(reg->runs[0]) * nr_runs);
 	if (!reg)
 		return ual_err_set(err, UAL_ENOMEM, "out of memory for a registration");
+	reg->space = hs;
 	reg->uaddr = uaddr;
 	reg->npages = npages;
 	reg->owner = owner;
@@ -77,7 +90,7 @@ int host_register(struct host_aperture *ha, u64 uaddr, u64 npages, const u64 *fr
 	reg->nr_runs = nr_runs;
 	ual_list_init(&reg->link);
 
-	ret = ra_reserve(&ha->uaddrs, uaddr >> UAL_PAGE_SHIFT, npages, reg);
+	ret = ra_reserve(&hs->uaddrs, uaddr >> UAL_PAGE_SHIFT, npages, reg);
 	if (ret) {
 		ual_free(reg);
 		if (ret == UAL_EEXIST || ret == UAL_ERANGE)
@@ -123,11 +136,12 @@ int host_register(struct host_aperture *ha, u64 uaddr, u64 npages, const u64 *fr
 	for (r = 0; r < reg->nr_runs; r++)
 		for (i = 0; i < reg->runs[r].npages; i++)
 			pfns[reg->runs[r].page_index + i] = HOST_PFN_BASE + reg->runs[r].frame + i;
-	ual_list_add_tail(&reg->link, owner_list);
+	ual_list_add_tail(&reg->link, &hs->regs);
+	ha->nr_regs++;
 	return 0;
 
 fail_runs:
-	ra_free(&ha->uaddrs, uaddr >> UAL_PAGE_SHIFT);
+	ra_free(&hs->uaddrs, uaddr >> UAL_PAGE_SHIFT);
 	ual_free(reg);
 	if (ret == UAL_ENOSPC)
 		return ual_err_set(err, UAL_ENOSPC, "host aperture full");
@@ -136,13 +150,12 @@ fail_runs:
 	return ual_err_set(err, ret, "out of memory for allocator metadata");
 }
 
-int host_find_uaddr(struct host_aperture *ha, u64 uaddr, const void *owner,
-		    struct host_reg **reg, struct ual_err *err)
+int host_find_uaddr(struct host_space *hs, u64 uaddr, struct host_reg **reg,
+		    struct ual_err *err)
 {
-	struct ra_node *n = ra_find(&ha->uaddrs, uaddr >> UAL_PAGE_SHIFT);
+	struct ra_node *n = hs->ready ? ra_find(&hs->uaddrs, uaddr >> UAL_PAGE_SHIFT) : NULL;
 
-	if (!n || ((struct host_reg *)n->data)->owner != owner ||
-	    (uaddr & (UAL_PAGE_SIZE - 1)))
+	if (!n || (uaddr & (UAL_PAGE_SIZE - 1)))
 		return ual_err_set(err, UAL_ENOENT,
 				   "no buffer of this handle is registered at 0x%llx",
 				   (unsigned long long)uaddr);
@@ -154,7 +167,8 @@ void host_unregister(struct host_aperture *ha, struct host_reg *reg)
 {
 	ual_list_del(&reg->link);
 	drop_runs(ha, reg, reg->nr_runs);
-	ra_free(&ha->uaddrs, reg->uaddr >> UAL_PAGE_SHIFT);
+	ra_free(&reg->space->uaddrs, reg->uaddr >> UAL_PAGE_SHIFT);
+	ha->nr_regs--;
 	ual_free(reg);
 }
 

@@ -29,8 +29,11 @@ struct host_run {
 	struct host_reg *reg;
 };
 
+struct host_space;
+
 struct host_reg {
-	struct ual_list link;	/* on the owner's list */
+	struct ual_list link;	/* on its space's list */
+	struct host_space *space;
 	u64 uaddr;
 	u64 npages;
 	const void *owner;
@@ -41,13 +44,33 @@ struct host_reg {
 
 struct host_aperture {
 	struct range_alloc frames;	/* aperture frames in use */
-	struct range_alloc uaddrs;	/* registered user pages */
+	u64 nr_regs;
 	u64 next_frame;			/* fake: hand frames out in order */
 	ual_atomic64_t *ctr;
 };
 
+/*
+ * struct host_space - one owner's registrations on one aperture, indexed by
+ * user address. User addresses are per process (a kernel backend serves
+ * many), so each owner has its own index: two owners may register the same
+ * address; their frames must still differ.
+ * @uaddrs: initialised on the first registration (so init cannot fail).
+ */
+struct host_space {
+	struct ual_list regs;
+	struct range_alloc uaddrs;
+	bool ready;
+	ual_atomic64_t *ctr;
+};
+
 int host_init(struct host_aperture *ha, ual_atomic64_t *ctr);
+/* Drops every registration left (the caller released their cookies). */
 void host_destroy(struct host_aperture *ha);
+
+/* Never allocates. */
+void host_space_init(struct host_space *hs, ual_atomic64_t *ctr);
+/* Call with no registration left in @hs. */
+void host_space_destroy(struct host_space *hs);
 
 /*
  * host_register() - register @npages at user address @uaddr.
@@ -57,12 +80,12 @@ void host_destroy(struct host_aperture *ha);
  * Return: 0; UAL_EEXIST (buffer or frame already registered), UAL_ENOSPC,
  * UAL_ENOMEM. Nothing changes on error.
  */
-int host_register(struct host_aperture *ha, u64 uaddr, u64 npages, const u64 *frames,
-		  const void *owner, struct ual_list *owner_list, void *cookie,
-		  u64 *pfns, struct ual_err *err);
-/* Return: 0 and the registration; UAL_ENOENT. */
-int host_find_uaddr(struct host_aperture *ha, u64 uaddr, const void *owner,
-		    struct host_reg **reg, struct ual_err *err);
+int host_register(struct host_aperture *ha, struct host_space *hs, u64 uaddr, u64 npages,
+		  const u64 *frames, const void *owner, void *cookie, u64 *pfns,
+		  struct ual_err *err);
+/* Return: 0 and the registration of @hs at @uaddr; UAL_ENOENT. */
+int host_find_uaddr(struct host_space *hs, u64 uaddr, struct host_reg **reg,
+		    struct ual_err *err);
 /* Remove a registration (the caller frees the cookie first). */
 void host_unregister(struct host_aperture *ha, struct host_reg *reg);
 
@@ -71,7 +94,7 @@ struct host_reg *host_lookup(const struct host_aperture *ha, u64 frame, u64 *pag
 
 static inline u64 host_nr_regs(const struct host_aperture *ha)
 {
-	return ra_nr_used(&ha->uaddrs);
+	return ha->nr_regs;
 }
 
 #endif /* UAL_HOST_H */

@@ -553,27 +553,46 @@ static void test_copy_virtual(void **state)
 	for (i = 0; i < 4096; i++)
 		host[i] = (u8)(i * 7);
 	assert_int_equal(ual_mem_register(a1, host, 4096, &hp), 0);
-	/* a0's domain: page 0 -> a1 memory, page 1 -> a1's host page. */
 	assert_int_equal(ual_iova_alloc(a0, 2 * SZ_4K, 0, &iova), 0);
+	/* A host page is mappable only through the handle that pinned it. */
 	pfns[0] = pfn1;
 	pfns[1] = hp;
-	assert_int_equal(ual_iova_link(a0, iova, 0, 1, pfns, 2, UAL_PROT_RW), 0);
-	assert_int_equal(ual_grant(a1, 1, 0, pfn1, 1, UAL_PROT_RW), 0);
-	assert_int_equal(ual_grant(a1, 1, 0, hp, 1, UAL_PROT_READ), 0);
+	assert_int_equal(ual_iova_link(a0, iova, 0, 1, pfns, 2, UAL_PROT_RW), UAL_EPERM);
+	assert_string_equal(ual_last_error(),
+			    "iova_link: host PFN 0x100000000000 of accelerator 1 was not "
+			    "registered through this handle");
+	assert_int_equal(ual_map_pfns(a0, 1, &hp, 1, UAL_PROT_READ, &dst), UAL_EPERM);
+	assert_int_equal(info_of(a0).mapped_pages, 0);
+	assert_int_equal(ual_mem_unregister(a1, host), 0);
+	assert_int_equal(ual_mem_register(a0, host, 4096, &hp), 0);
+	/* a0's domain: page 0 -> a1 memory, page 1 -> a0's own host page
+	 * (read-only mapping). */
+	assert_int_equal(ual_iova_link(a0, iova, 0, 1, &pfn1, 1, UAL_PROT_RW), 0);
+	assert_int_equal(ual_iova_link(a0, iova, SZ_4K, 0, &hp, 1, UAL_PROT_READ), 0);
+	assert_int_equal(ual_grant(a1, 1, 0, pfn1, 1, UAL_PROT_READ), 0);
 
-	/* host page (via IOVA) -> a1 memory (via IOVA). */
+	/* host page (via IOVA) -> a1 memory (via IOVA): a read-only grant
+	 * refuses the write at the target, nothing moves. */
 	src = (struct ual_faddr){ iova + SZ_4K, 0, 0 };
 	dst = (struct ual_faddr){ iova, 0, 0 };
+	assert_int_equal(ual_copy(a0, 0, &dst, &src, 4096), UAL_EACCES);
+	assert_int_equal(drain(a0, f, 4), 1);
+	assert_int_equal(f[0].reason, UAL_FAULT_GRANT_PROT);
+	assert_int_equal(f[0].addr, iova);
+	assert_int_equal(drain(a1, f, 4), 1);
+	assert_int_equal(f[0].flags, UAL_FAULT_F_AT_TARGET);
+	assert_int_equal(ual_mem_read(a1, pfn1 << 12, buf, 64), 0);
+	assert_int_equal(buf[1], 0);
+	assert_int_equal(ual_revoke(a1, 1, 0, pfn1, 1), 0);
+	assert_int_equal(ual_grant(a1, 1, 0, pfn1, 1, UAL_PROT_RW), 0);
 	assert_int_equal(ual_copy(a0, 0, &dst, &src, 4096), 0);
 	assert_int_equal(ual_mem_read(a1, pfn1 << 12, buf, 4096), 0);
 	assert_memory_equal(buf, host, 4096);
-	/* Writing the read-only host page is refused at the target. */
-	assert_int_equal(ual_copy(a0, 0, &src, &dst, 64), UAL_EACCES);
+	/* Writing through the read-only mapping of the host page faults. */
+	assert_int_equal(ual_copy(a0, 0, &src, &dst, 64), UAL_EFAULT);
 	assert_int_equal(drain(a0, f, 4), 1);
-	assert_int_equal(f[0].reason, UAL_FAULT_GRANT_PROT);
+	assert_int_equal(f[0].reason, UAL_FAULT_PROT);
 	assert_int_equal(f[0].addr, iova + SZ_4K);
-	assert_int_equal(drain(a1, f, 4), 1);
-	assert_int_equal(f[0].flags, UAL_FAULT_F_AT_TARGET);
 	/* IOVA -> local physical. */
 	dst = (struct ual_faddr){ pfn0 << 12, UAL_ROUTE(0), 0 };
 	assert_int_equal(ual_copy(a0, 0, &dst, &src, 4096), 0);

@@ -240,6 +240,7 @@ static void test_devmem_sparse(void **state)
 static void test_host_aperture(void **state)
 {
 	struct host_aperture ha;
+	struct host_space hs, other;
 	struct ual_list owner;
 	struct ual_err err = { .op = "mem_register" };
 	u64 pfns[8], idx, frames[5] = { 10, 11, 20, 21, 22 };
@@ -248,13 +249,15 @@ static void test_host_aperture(void **state)
 	(void)state;
 	ual_list_init(&owner);
 	assert_int_equal(host_init(&ha, &ctr), 0);
-	assert_int_equal(host_register(&ha, 0x10000, 4, NULL, &owner, &owner, NULL, pfns, &err), 0);
+	host_space_init(&hs, &ctr);
+	host_space_init(&other, &ctr);
+	assert_int_equal(host_register(&ha, &hs, 0x10000, 4, NULL, &owner, NULL, pfns, &err), 0);
 	assert_int_equal(pfns[0], HOST_PFN_BASE);
 	assert_int_equal(pfns[3], HOST_PFN_BASE + 3);
-	assert_int_equal(host_register(&ha, 0x13000, 1, NULL, &owner, &owner, NULL, pfns, &err),
+	assert_int_equal(host_register(&ha, &hs, 0x13000, 1, NULL, &owner, NULL, pfns, &err),
 			 UAL_EEXIST);
 	/* Backend-supplied scattered frames become two runs. */
-	assert_int_equal(host_register(&ha, 0x20000, 5, frames, &owner, &owner, NULL, pfns, &err), 0);
+	assert_int_equal(host_register(&ha, &hs, 0x20000, 5, frames, &owner, NULL, pfns, &err), 0);
 	assert_int_equal(pfns[2], HOST_PFN_BASE + 20);
 	reg = host_lookup(&ha, 21, &idx);
 	assert_non_null(reg);
@@ -263,19 +266,26 @@ static void test_host_aperture(void **state)
 	assert_null(host_lookup(&ha, 12, &idx));
 	/* A frame already registered: EEXIST, nothing kept. */
 	frames[0] = 22;
-	assert_int_equal(host_register(&ha, 0x40000, 1, frames, &owner, &owner, NULL, pfns, &err),
+	assert_int_equal(host_register(&ha, &hs, 0x40000, 1, frames, &owner, NULL, pfns, &err),
 			 UAL_EEXIST);
 	assert_int_equal(host_nr_regs(&ha), 2);
-	assert_int_equal(host_find_uaddr(&ha, 0x20000, &owner, &reg, &err), 0);
+	assert_int_equal(host_find_uaddr(&hs, 0x20000, &reg, &err), 0);
 	host_unregister(&ha, reg);
 	assert_null(host_lookup(&ha, 21, &idx));
 	/* Fake frames are not reused right away. */
-	assert_int_equal(host_find_uaddr(&ha, 0x10000, &owner, &reg, &err), 0);
+	assert_int_equal(host_find_uaddr(&hs, 0x10000, &reg, &err), 0);
 	host_unregister(&ha, reg);
-	assert_int_equal(host_register(&ha, 0x10000, 1, NULL, &owner, &owner, NULL, pfns, &err), 0);
+	assert_int_equal(host_register(&ha, &hs, 0x10000, 1, NULL, &owner, NULL, pfns, &err), 0);
 	assert_int_equal(pfns[0], HOST_PFN_BASE + 4);
-	assert_int_equal(host_find_uaddr(&ha, 0x11000, &owner, &reg, &err), UAL_ENOENT);
+	assert_int_equal(host_find_uaddr(&hs, 0x11000, &reg, &err), UAL_ENOENT);
+	/* User addresses are per owner (per process, for a kernel backend). */
+	assert_int_equal(host_find_uaddr(&other, 0x10000, &reg, &err), UAL_ENOENT);
+	assert_int_equal(host_register(&ha, &other, 0x10000, 1, NULL, &owner, NULL, pfns, &err), 0);
+	assert_int_equal(pfns[0], HOST_PFN_BASE + 5);
+	assert_int_equal(host_nr_regs(&ha), 2);
 	host_destroy(&ha);
+	host_space_destroy(&hs);
+	host_space_destroy(&other);
 }
 
 int main(void)
