@@ -325,16 +325,34 @@ static bool pfns_contig(const u64 *pfns, u64 n)
 	return true;
 }
 
-/* Pages the leaf at @iova maps: 512 (2 MiB), 16 (64 KiB hint) or 1. */
-static u64 leaf_pages(const struct pgtable *pt, u64 iova, const u64 *pfns,
-		      u64 left, bool allow_2m)
+enum leaf_kind { LEAF_4K, LEAF_64K, LEAF_2M };
+
+/*
+ * The leaf, or run of 4 KiB leaves, starting at @iova: returns the pages
+ * it maps and its kind. A 2 MiB leaf or a 64 KiB group can only start on
+ * a 64 KiB boundary, so a run of 4 KiB leaves extends to the next one:
+ * one walk and one presence scan serve up to 16 pages, and the run never
+ * leaves its level-1 table.
+ */
+static u64 leaf_run(const struct pgtable *pt, u64 iova, const u64 *pfns,
+		    u64 left, bool allow_2m, enum leaf_kind *kind)
 {
-	if (allow_2m && pt->levels >= 2 && !(iova & (SZ_2M - 1)) &&
-	    left >= PT_ENTRIES && pfns_contig(pfns, PT_ENTRIES))
-		return PT_ENTRIES;
-	if (!(iova & (SZ_64K - 1)) && left >= CONT_PAGES && pfns_contig(pfns, CONT_PAGES))
-		return CONT_PAGES;
-	return 1;
+	u64 to_64k;
+
+	if (!(iova & (SZ_64K - 1))) {
+		if (allow_2m && pt->levels >= 2 && !(iova & (SZ_2M - 1)) &&
+		    left >= PT_ENTRIES && pfns_contig(pfns, PT_ENTRIES)) {
+			*kind = LEAF_2M;
+			return PT_ENTRIES;
+		}
+		if (left >= CONT_PAGES && pfns_contig(pfns, CONT_PAGES)) {
+			*kind = LEAF_64K;
+			return CONT_PAGES;
+		}
+	}
+	*kind = LEAF_4K;
+	to_64k = CONT_PAGES - ((iova >> UAL_PAGE_SHIFT) & (CONT_PAGES - 1));
+	return UAL_MIN(left, to_64k);
 }
 
 /*
@@ -390,6 +408,7 @@ static int link_dry(const struct pgtable *pt, const struct pt_range *r, u64 iova
 {
 	u64 counted[PT_MAX_LEVELS + 2];
 	struct pt_cursor c;
+	enum leaf_kind kind;
 	u64 i, np;
 	u32 k, j;
 
@@ -400,8 +419,8 @@ static int link_dry(const struct pgtable *pt, const struct pt_range *r, u64 iova
 	for (i = 0; i < n; i += np) {
 		u64 va = iova + (i << UAL_PAGE_SHIFT);
 
-		np = leaf_pages(pt, va, pfns + i, n - i, true);
-		if (np == PT_ENTRIES) {
+		np = leaf_run(pt, va, pfns + i, n - i, true, &kind);
+		if (kind == LEAF_2M) {
 			k = descend(pt, &c, va, 2);
 			if (k == 2) {
 				u64 pte = tbl(pt, c.tbl[2])[pt_index(2, va)];
@@ -411,12 +430,12 @@ static int link_dry(const struct pgtable *pt, const struct pt_range *r, u64 iova
 				if (pte_is_table(pte) && meta(pt, (u32)pte_pfn(pte))->valid)
 					return busy(err, first_present(pt, (u32)pte_pfn(pte), va));
 				if (!can_take_2m(pt, r, pte))
-					np = leaf_pages(pt, va, pfns + i, n - i, false);
+					np = leaf_run(pt, va, pfns + i, n - i, false, &kind);
 			} else {
 				count_new(counted, 2, k - 1, va, need);
 			}
 		}
-		if (np < PT_ENTRIES) {
+		if (kind != LEAF_2M) {
 			k = descend(pt, &c, va, 1);
 			if (k == 1) {
 				const u64 *t = tbl(pt, c.tbl[1]);
@@ -441,7 +460,8 @@ int pt_link(struct pgtable *pt, struct pt_range *r, u64 iova, const u64 *pfns,
 {
 	struct pt_cursor c;
 	struct pt_stack st;
-	u64 need, i, np;
+	enum leaf_kind kind;
+	u64 need, i, np, tmpl;
 	int ret;
 
 	ret = link_dry(pt, r, iova, pfns, n, &need, err);
@@ -462,13 +482,13 @@ int pt_link(struct pgtable *pt, struct pt_range *r, u64 iova, const u64 *pfns,
 		u64 *t;
 		u32 x, j;
 
-		np = leaf_pages(pt, va, pfns + i, n - i, true);
-		if (np == PT_ENTRIES) {
+		np = leaf_run(pt, va, pfns + i, n - i, true, &kind);
+		if (kind == LEAF_2M) {
 			descend_create(pt, &c, va, 2, &st);
 			t = tbl(pt, c.tbl[2]);
 			x = pt_index(2, va);
 			if (!can_take_2m(pt, r, t[x])) {
-				np = leaf_pages(pt, va, pfns + i, n - i, false);
+				np = leaf_run(pt, va, pfns + i, n - i, false, &kind);
 			} else {
 				if (pte_is_table(t[x])) {
 					/* Keep the displaced table for unlink
@@ -488,8 +508,10 @@ int pt_link(struct pgtable *pt, struct pt_range *r, u64 iova, const u64 *pfns,
 		descend_create(pt, &c, va, 1, &st);
 		t = tbl(pt, c.tbl[1]);
 		x = pt_index(1, va);
+		/* Everything but the PFN is the same for the whole run. */
+		tmpl = mk_leaf(0, target, prot, kind == LEAF_64K);
 		for (j = 0; j < np; j++)
-			t[x + j] = mk_leaf(pfns[i + j], target, prot, np == CONT_PAGES);
+			t[x + j] = tmpl | ((pfns[i + j] & PTE_PFN_MASK) << PTE_PFN_SHIFT);
 		meta(pt, c.tbl[1])->valid += (u32)np;
 		pt->mapped += np;
 	}
@@ -499,6 +521,26 @@ int pt_link(struct pgtable *pt, struct pt_range *r, u64 iova, const u64 *pfns,
 
 /* ---- unlink ------------------------------------------------------------------ */
 
+/* Pages of [va, end) inside the level-1 table that maps @va. */
+static u32 l1_span(u64 va, u64 end)
+{
+	u64 left = (end - va) >> UAL_PAGE_SHIFT;
+	u32 room = PT_ENTRIES - pt_index(1, va);
+
+	return left < room ? (u32)left : room;
+}
+
+static int must_unlink_whole(struct ual_err *err, u64 size, u64 va)
+{
+	return ual_err_set(err, UAL_EINVAL, "%s entry at IOVA 0x%llx must be unlinked whole",
+			   size == SZ_64K ? "64 KiB" : "2 MiB",
+			   (unsigned long long)(va & ~(size - 1)));
+}
+
+/*
+ * Level-1 entries are checked a table at a time: one walk per table, then
+ * a scan of the entries the part covers.
+ */
 static int unlink_dry(const struct pgtable *pt, u64 iova, u64 len, struct ual_err *err)
 {
 	struct pt_cursor c;
@@ -513,17 +555,32 @@ static int unlink_dry(const struct pgtable *pt, u64 iova, u64 len, struct ual_er
 		if (!(pte & PTE_P))
 			return ual_err_set(err, UAL_ENOENT, "IOVA 0x%llx is not linked",
 					   (unsigned long long)va);
-		if (k >= 2)
-			size = 1ull << entry_shift(k);
-		else if (pte & PTE_CONT)
-			size = SZ_64K;
-		else
-			size = SZ_4K;
+		if (k == 1) {
+			const u64 *t = tbl(pt, c.tbl[1]);
+			u32 x = pt_index(1, va), lim = l1_span(va, end), j = 0;
+
+			while (j < lim) {
+				u64 e = t[x + j];
+
+				if (!(e & PTE_P))
+					return ual_err_set(err, UAL_ENOENT,
+							   "IOVA 0x%llx is not linked",
+							   (unsigned long long)(va + ((u64)j << UAL_PAGE_SHIFT)));
+				if (!(e & PTE_CONT)) {
+					j++;
+					continue;
+				}
+				if (((x + j) & (CONT_PAGES - 1)) || lim - j < CONT_PAGES)
+					return must_unlink_whole(err, SZ_64K,
+								 va + ((u64)j << UAL_PAGE_SHIFT));
+				j += CONT_PAGES;
+			}
+			va += (u64)lim << UAL_PAGE_SHIFT;
+			continue;
+		}
+		size = 1ull << entry_shift(k);
 		if ((va & (size - 1)) || end - va < size)
-			return ual_err_set(err, UAL_EINVAL,
-					   "%s entry at IOVA 0x%llx must be unlinked whole",
-					   size == SZ_64K ? "64 KiB" : "2 MiB",
-					   (unsigned long long)(va & ~(size - 1)));
+			return must_unlink_whole(err, size, va);
 		va += size;
 	}
 	return 0;
@@ -557,12 +614,13 @@ static void unlink_commit(struct pgtable *pt, struct pt_range *r, u64 iova, u64 
 				free_empty(pt, &c, k);
 			}
 		} else {
-			u32 j;
+			/* The dry pass proved the span holds whole leaves. */
+			u32 j, lim = l1_span(va, end);
 
-			np = (t[x] & PTE_CONT) ? CONT_PAGES : 1;
-			for (j = 0; j < np; j++)
+			for (j = 0; j < lim; j++)
 				t[x + j] = 0;
-			meta(pt, c.tbl[1])->valid -= (u32)np;
+			np = lim;
+			meta(pt, c.tbl[1])->valid -= lim;
 			free_empty(pt, &c, 1);
 		}
 		pt->mapped -= np;

@@ -204,6 +204,7 @@ void ra_destroy(struct range_alloc *ra)
 	destroy(ra->free_root);
 	destroy(ra->used_root);
 	ra->free_root = ra->used_root = NULL;
+	ra->hint = NULL;
 	ra->nr_used = 0;
 	ra->free_units = 0;
 }
@@ -310,6 +311,7 @@ static void carve(struct range_alloc *ra, struct ra_node *f, u64 at, u64 len,
 	used->len = len;
 	used->data = data;
 	ra->used_root = insert(ra->used_root, used);
+	ra->hint = used;	/* the next call is likely about this range */
 	ra->nr_used++;
 	ra->free_units -= len;
 }
@@ -382,6 +384,8 @@ int ra_free(struct range_alloc *ra, u64 start)
 	ra->used_root = remove(ra->used_root, start, &u);
 	if (!u)
 		return UAL_ENOENT;
+	if (ra->hint == u)
+		ra->hint = NULL;
 	ra->nr_used--;
 	ra->free_units += u->len;
 	end = u->start + u->len;
@@ -415,16 +419,28 @@ int ra_free(struct range_alloc *ra, u64 start)
 
 struct ra_node *ra_find(const struct range_alloc *ra, u64 start)
 {
-	struct ra_node *n = floor_node(ra->used_root, start);
+	struct ra_node *n = ra->hint;
+
+	if (n && n->start == start)
+		return n;
+	n = floor_node(ra->used_root, start);
 
 	return n && n->start == start ? n : NULL;
 }
 
 struct ra_node *ra_lookup(const struct range_alloc *ra, u64 addr)
 {
-	struct ra_node *n = floor_node(ra->used_root, addr);
+	struct range_alloc *w = (struct range_alloc *)ra;	/* the hint only */
+	struct ra_node *n = ra->hint;
 
-	return n && addr - n->start < n->len ? n : NULL;
+	if (n && addr - n->start < n->len)
+		return n;
+	n = floor_node(ra->used_root, addr);
+	if (n && addr - n->start < n->len) {
+		w->hint = n;
+		return n;
+	}
+	return NULL;
 }
 
 struct ra_node *ra_next(const struct range_alloc *ra, u64 from)

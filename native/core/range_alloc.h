@@ -32,6 +32,11 @@ struct range_alloc {
 	u64 free_units;
 	u64 nr_used;
 	ual_atomic64_t *ctr;	/* allocation counter charged for nodes */
+	/* The range last allocated or found by ra_lookup(): runs of lookups
+	 * into one range (the PFNs of a link) and calls about the range just
+	 * allocated skip the tree walk. Always a live node of the used tree
+	 * or NULL; ra_free() clears it. */
+	struct ra_node *hint;
 };
 
 /* Initialise an allocator of [base, end); allocates one node. */
@@ -59,9 +64,15 @@ int ra_reserve(struct range_alloc *ra, u64 start, u64 len, void *data);
 /* Free the range starting exactly at @start; never allocates. UAL_ENOENT. */
 int ra_free(struct range_alloc *ra, u64 start);
 
-/* The allocated range starting exactly at @start, or NULL. */
+/* The allocated range starting exactly at @start, or NULL; O(1) for the
+ * hinted range (see struct range_alloc), else O(log n). */
 struct ra_node *ra_find(const struct range_alloc *ra, u64 start);
-/* The allocated range containing @addr, or NULL. */
+/*
+ * The allocated range containing @addr, or NULL. O(1) when @addr lies in
+ * the range the previous lookup found, O(log n) otherwise. It updates the
+ * lookup hint, so like every other call it needs the allocator's lock (no
+ * concurrent readers).
+ */
 struct ra_node *ra_lookup(const struct range_alloc *ra, u64 addr);
 /* The first allocated range starting at or after @from, or NULL. */
 struct ra_node *ra_next(const struct range_alloc *ra, u64 from);

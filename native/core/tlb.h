@@ -30,6 +30,7 @@ struct tlb {
 	u32 entries;	/* power of two */
 	u32 ways;
 	u32 sets;
+	u32 nr_valid;	/* valid entries: an empty TLB skips invalidation */
 	u64 clock;
 	u64 hits, misses;
 };

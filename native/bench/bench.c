@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * bench.c - C baseline for the ualbridge benchmarks (scripts/bench).
+ *
+ * Calls libual.so exactly as the Java side does (through the dynamic
+ * library, never the core objects), so the Java/C ratios measure the cost of
+ * crossing from Java and nothing else. Every operation mirrors one JMH
+ * benchmark of java/bench (same URI, same PFN pattern, same sizes).
+ *
+ * Output: one JSON document on stdout (ns per operation, median of several
+ * timed runs), plus the page-table memory figures read from ual_query()'s
+ * pool counters. Usage: bench [--quick]
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ual.h"
+
+#define PAGE 4096ull
+/* Must match java/bench (io.ualbridge.bench.Params). */
+#define URI "fake:?accels=2&mem=256M&pt_pool=8192"
+#define LINK_PAGES 4096		/* size of the link range, in pages */
+
+static int reps = 7;
+static double run_ms = 60;
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static void die(const char *what, int rc)
+{
+	fprintf(stderr, "bench: %s failed: %s (%d): %s\n", what, ual_strerror(rc), rc,
+		ual_last_error());
+	exit(1);
+}
+
+#define CHECK(call) do { int rc_ = (call); if (rc_) die(#call, rc_); } while (0)
+
+/* An operation under test: runs @iters times. */
+typedef void (*op_fn)(void *ctx, uint64_t iters);
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median ns per call of @fn over @reps runs of about run_ms each. */
+static double measure(op_fn fn, void *ctx)
+{
+	uint64_t iters = 1;
+	double t, samples[32];
+	int i;
+
+	/* Calibrate (and warm up) until one run takes >= 10 ms. */
+	for (;;) {
+		t = now_ns();
+		fn(ctx, iters);
+		t = now_ns() - t;
+		if (t >= 10e6)
+			break;
+		iters *= t < 1e6 ? 10 : 2;
+	}
+	iters = (uint64_t)(iters * (run_ms * 1e6 / t)) + 1;
+	for (i = 0; i < reps; i++) {
+		t = now_ns();
+		fn(ctx, iters);
+		samples[i] = (now_ns() - t) / iters;
+	}
+	qsort(samples, reps, sizeof(double), cmp_double);
+	return samples[reps / 2];
+}
+
+static int first = 1;
+static const char *only;	/* --only SUBSTRING: run matching operations */
+
+static int want(const char *op)
+{
+	return !only || strstr(op, only);
+}
+
+static void emit(const char *op, uint64_t pages, double ns)
+{
+	if (ns < 0)
+		return;
+	printf("%s\n    {\"op\": \"%s\", \"pages\": %" PRIu64 ", \"ns_per_op\": %.3f}",
+	       first ? "" : ",", op, pages, ns);
+	first = 0;
+	fflush(stdout);
+	fprintf(stderr, "  %-28s %12.1f ns/op\n", op, ns);
+}
+
+/* ---- operations ---------------------------------------------------------- */
+
+struct ctx {
+	ual_dev *dev;
+	uint64_t iova;		/* a PREALLOC range of LINK_PAGES pages */
+	uint64_t n;		/* pages per link */
+	const uint64_t *pfns;
+	struct ual_faddr *addrs;
+	struct ual_faddr fa;
+	uint64_t *iovas;	/* translate-miss cycle */
+	uint64_t cycle;
+};
+
+static volatile uint32_t sink;
+
+static void op_trivial(void *c, uint64_t iters)
+{
+	uint32_t s = 0;
+
+	(void)c;
+	while (iters--)
+		s += ual_abi_version();
+	sink = s;
+}
+
+static void op_link_unlink(void *p, uint64_t iters)
+{
+	struct ctx *c = p;
+
+	while (iters--) {
+		CHECK(ual_iova_link(c->dev, c->iova, 0, 0, c->pfns, c->n, UAL_PROT_RW));
+		CHECK(ual_iova_unlink(c->dev, c->iova, 0, c->n * PAGE));
+	}
+}
+
+static void op_map(void *p, uint64_t iters)
+{
+	struct ctx *c = p;
+
+	while (iters--)
+		CHECK(ual_map_pfns(c->dev, 0, c->pfns, c->n, UAL_PROT_RW, c->addrs));
+}
+
+static void op_translate_hit(void *p, uint64_t iters)
+{
+	struct ctx *c = p;
+	struct ual_xlate x;
+	uint64_t s = 0;
+
+	while (iters--) {
+		CHECK(ual_translate(c->dev, 0, &c->fa, UAL_ACCESS_READ, &x));
+		s += x.phys;
+	}
+	sink = (uint32_t)s;
+}
+
+static void op_translate_miss(void *p, uint64_t iters)
+{
+	struct ctx *c = p;
+	struct ual_faddr fa = { 0 };
+	struct ual_xlate x;
+	uint64_t s = 0, i = 0;
+
+	while (iters--) {
+		fa.addr = c->iovas[i];
+		if (++i == c->cycle)
+			i = 0;
+		CHECK(ual_translate(c->dev, 0, &fa, UAL_ACCESS_READ, &x));
+		s += x.phys;
+	}
+	sink = (uint32_t)s;
+}
+
+static void op_alloc_free(void *p, uint64_t iters)
+{
+	struct ctx *c = p;
+	uint64_t iova;
+
+	while (iters--) {
+		CHECK(ual_iova_alloc(c->dev, PAGE, 0, &iova));
+		CHECK(ual_iova_free(c->dev, iova));
+	}
+}
+
+/* Scattered PFNs of a block: 2*i, never contiguous, so every page is a 4 KiB
+ * leaf (the worst case). Same pattern as the Java side. */
+static uint64_t *scattered(uint64_t base, uint64_t n)
+{
+	uint64_t *p = malloc(n * sizeof(*p)), i;
+
+	for (i = 0; i < n; i++)
+		p[i] = base + 2 * i;
+	return p;
+}
+
+static uint64_t pool_used(ual_dev *dev)
+{
+	struct ual_info info;
+
+	CHECK(ual_query(dev, &info));
+	return info.pt_pool_pages - info.pt_pool_free;
+}
+
+/* ---- page-table memory --------------------------------------------------- */
+
+static void pt_memory(void)
+{
+	ual_dev *dev;
+	uint64_t pfn, iova, before, used, i, pages, *p;
+	const uint64_t gib = 1ull << 30, chunk = 512;
+
+	/* Dense 4 KiB mapping of 1 GiB: every leaf is a 4 KiB entry (PFNs
+	 * swapped in pairs, so no 64 KiB or 2 MiB run exists). */
+	CHECK(ual_open("fake:?accels=1&mem=1G&pt_pool=4096", &dev));
+	CHECK(ual_mem_alloc(dev, gib, 0, &pfn));
+	CHECK(ual_iova_alloc(dev, gib, 0, &iova));
+	pages = gib / PAGE;
+	p = malloc(chunk * sizeof(*p));
+	before = pool_used(dev);
+	for (i = 0; i < pages; i += chunk) {
+		uint64_t j;
+
+		for (j = 0; j < chunk; j++)
+			p[j] = pfn + ((i + j) ^ 1);
+		CHECK(ual_iova_link(dev, iova, i * PAGE, 0, p, chunk, UAL_PROT_RW));
+	}
+	used = pool_used(dev) - before;
+	printf(",\n  \"pt_dense_4k\": {\"mapped_bytes\": %" PRIu64 ", \"table_pages\": %" PRIu64
+	       ", \"bytes_per_page\": %.4f}", gib, used, (double)used * PAGE / pages);
+	fprintf(stderr, "  dense 4K, 1 GiB: %" PRIu64 " table pages = %.4f B per 4 KiB page\n",
+		used, (double)used * PAGE / pages);
+	ual_close(dev);
+
+	/* 2 MiB-aligned runs over 64 GiB of IOVA: one 1 GiB block mapped 64
+	 * times (each 2 MiB piece becomes a level-2 leaf). */
+	CHECK(ual_open("fake:?accels=1&mem=1G&pt_pool=4096", &dev));
+	CHECK(ual_mem_alloc(dev, gib, 2ull << 20, &pfn));
+	CHECK(ual_iova_alloc(dev, 64 * gib, 0, &iova));
+	before = pool_used(dev);
+	for (i = 0; i < 64 * gib / PAGE; i += chunk) {
+		uint64_t j;
+
+		for (j = 0; j < chunk; j++)
+			p[j] = pfn + (i % (gib / PAGE)) + j;
+		CHECK(ual_iova_link(dev, iova, i * PAGE, 0, p, chunk, UAL_PROT_RW));
+	}
+	used = pool_used(dev) - before;
+	printf(",\n  \"pt_2m_runs\": {\"mapped_bytes\": %" PRIu64 ", \"table_pages\": %" PRIu64
+	       ", \"leaf_level_tables\": %" PRIu64 ", \"table_pages_per_gib\": %.4f}",
+	       64 * gib, used, (uint64_t)64, (double)used / 64);
+	fprintf(stderr, "  2M runs, 64 GiB: %" PRIu64 " table pages = %.3f per GiB\n",
+		used, (double)used / 64);
+	ual_close(dev);
+	free(p);
+}
+
+/* ---- main ------------------------------------------------------------------ */
+
+static void alloc_free(uint64_t live, const char *name)
+{
+	struct ctx c = { 0 };
+	uint64_t i, iova;
+
+	CHECK(ual_open("fake:?accels=1", &c.dev));
+	for (i = 0; i < live; i++)
+		CHECK(ual_iova_alloc(c.dev, PAGE, 0, &iova));
+	emit(name, 0, want(name) ? measure(op_alloc_free, &c) : -1);
+	ual_close(c.dev);
+}
+
+int main(int argc, char **argv)
+{
+	static const uint64_t batches[] = { 1, 16, 512, 4096 };
+	struct ctx c = { 0 };
+	struct ual_info info;
+	uint64_t pfn, cpfn, i, *pfns, *contig, h0, m0;
+	char name[64];
+
+	for (i = 1; i < (uint64_t)argc; i++) {
+		if (!strcmp(argv[i], "--quick")) {
+			reps = 3;
+			run_ms = 20;
+		} else if (!strcmp(argv[i], "--only") && i + 1 < (uint64_t)argc) {
+			only = argv[++i];
+		} else {
+			fprintf(stderr, "usage: bench [--quick] [--only SUBSTRING]\n");
+			return 2;
+		}
+	}
+	CHECK(ual_open(URI, &c.dev));
+	/* 2 * LINK_PAGES pages for the scattered PFNs, 2 MiB aligned. */
+	CHECK(ual_mem_alloc(c.dev, 2 * LINK_PAGES * PAGE, 2ull << 20, &pfn));
+	CHECK(ual_mem_alloc(c.dev, 2ull << 20, 2ull << 20, &cpfn));
+	CHECK(ual_iova_alloc(c.dev, LINK_PAGES * PAGE, UAL_IOVA_PREALLOC, &c.iova));
+	pfns = scattered(pfn, LINK_PAGES);
+	contig = malloc(512 * sizeof(*contig));
+	for (i = 0; i < 512; i++)
+		contig[i] = cpfn + i;
+	c.addrs = calloc(LINK_PAGES, sizeof(*c.addrs));
+
+	printf("{\n  \"tool\": \"native/bench\",\n  \"results\": [");
+	fprintf(stderr, "C baseline (libual.so):\n");
+	emit("trivial_call", 0, want("trivial_call") ? measure(op_trivial, NULL) : -1);
+
+	c.pfns = pfns;
+	for (i = 0; i < (sizeof(batches) / sizeof(batches[0])); i++) {
+		c.n = batches[i];
+		snprintf(name, sizeof(name), "link_unlink_%" PRIu64, c.n);
+		emit(name, c.n, want(name) ? measure(op_link_unlink, &c) : -1);
+	}
+	c.pfns = contig;
+	c.n = 512;
+	emit("link_unlink_512_2m", 512, want("link_unlink_512_2m") ? measure(op_link_unlink, &c) : -1);
+
+	c.pfns = pfns;
+	for (i = 0; i < (sizeof(batches) / sizeof(batches[0])); i++) {
+		c.n = batches[i];
+		snprintf(name, sizeof(name), "map_pfns_%" PRIu64, c.n);
+		emit(name, c.n, want(name) ? measure(op_map, &c) : -1);
+	}
+
+	/* Translate: link the whole range, then hit one page / cycle through
+	 * all 4096 (8x the 512-entry TLB, so every lookup misses). */
+	CHECK(ual_iova_link(c.dev, c.iova, 0, 0, pfns, LINK_PAGES, UAL_PROT_RW));
+	c.fa.addr = c.iova + 5 * PAGE + 64;
+	c.iovas = malloc(LINK_PAGES * sizeof(*c.iovas));
+	for (i = 0; i < LINK_PAGES; i++)	/* stride 7 pages: spread over sets */
+		c.iovas[i] = c.iova + ((i * 7) % LINK_PAGES) * PAGE;
+	c.cycle = LINK_PAGES;
+	emit("translate_hit", 0, want("translate_hit") ? measure(op_translate_hit, &c) : -1);
+	CHECK(ual_query(c.dev, &info));
+	h0 = info.tlb_hits;
+	m0 = info.tlb_misses;
+	emit("translate_miss", 0, want("translate_miss") ? measure(op_translate_miss, &c) : -1);
+	CHECK(ual_query(c.dev, &info));
+	fprintf(stderr, "  (translate_miss: %" PRIu64 " hits, %" PRIu64 " misses)\n",
+		info.tlb_hits - h0, info.tlb_misses - m0);
+	if ((info.tlb_hits - h0) * 100 > info.tlb_misses - m0) {
+		fprintf(stderr, "bench: translate_miss hit the TLB too often\n");
+		return 1;
+	}
+	CHECK(ual_iova_unlink(c.dev, c.iova, 0, LINK_PAGES * PAGE));
+	ual_close(c.dev);
+
+	if (want("iova_alloc_free_1k"))
+		alloc_free(1000, "iova_alloc_free_1k");
+	if (want("iova_alloc_free_1m"))
+		alloc_free(1000000, "iova_alloc_free_1m");
+	printf("\n  ]");
+	if (!only)
+		pt_memory();
+	printf("\n}\n");
+	free(pfns);
+	free(contig);
+	free(c.addrs);
+	free(c.iovas);
+	return 0;
+}
