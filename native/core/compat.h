@@ -3,7 +3,8 @@
  * compat.h - the only environment the fabric core sees.
  *
  * The core (native/core) is compiled twice: into libual.so (userspace, this
- * file's second half) and, later, into an out-of-tree kernel module. Core
+ * file's second half) and into the out-of-tree kernel module ualmock.ko
+ * (native/kmod, the first half). Core
  * files include nothing but this header and their own headers, use no
  * floating point, no VLAs and no large stack arrays.
  */
@@ -14,14 +15,72 @@
 
 #ifdef __KERNEL__
 /*
- * Kernel side: NOT BUILT YET. Sketch for the later kmod task:
- *   ual_zalloc     -> kvzalloc(size, GFP_KERNEL_ACCOUNT) + atomic64_inc
- *   ual_free       -> kvfree
- *   ual_mutex_*    -> struct mutex
- *   ual_atomic64_* -> atomic64_t
- *   ual_vsnprintf  -> vsnprintf
+ * Kernel side (native/kmod): allocations are kvzalloc(GFP_KERNEL_ACCOUNT)
+ * charged to the fabric's counter, locks are struct mutex (each init site
+ * its own lockdep class), atomics atomic64_t. Implemented in
+ * kmod/compat_kernel.c and inline here.
  */
-#error "kernel build of the core is not wired up yet"
+#include <linux/atomic.h>
+#include <linux/kernel.h>
+#include <linux/mutex.h>
+#include <linux/stdarg.h>
+#include <linux/stddef.h>
+#include <linux/string.h>
+#include <linux/types.h>
+
+/*
+ * x86's asm/pgtable_types.h (pulled in by linux/mutex.h) defines
+ * PTE_PFN_MASK; the core's pgtable.h has its own for fabric PTEs. Include
+ * kernel headers before core headers, so no kernel inline sees the core's.
+ */
+#undef PTE_PFN_MASK
+
+typedef struct { atomic64_t v; } ual_atomic64_t;
+
+static inline void ual_atomic64_set(ual_atomic64_t *a, u64 v)
+{
+	atomic64_set(&a->v, (s64)v);
+}
+
+static inline u64 ual_atomic64_read(const ual_atomic64_t *a)
+{
+	return (u64)atomic64_read(&a->v);
+}
+
+static inline void ual_atomic64_add(ual_atomic64_t *a, u64 n)
+{
+	atomic64_add((s64)n, &a->v);
+}
+
+/* May sleep (GFP_KERNEL); counted in @ctr when not NULL. */
+void *ual_zalloc(ual_atomic64_t *ctr, size_t size);
+void ual_free(void *p);
+
+static inline void ual_memcpy(void *dst, const void *src, size_t n)
+{
+	memcpy(dst, src, n);
+}
+
+static inline void ual_memset(void *dst, int c, size_t n)
+{
+	memset(dst, c, n);
+}
+
+typedef struct ual_mutex {
+	struct mutex m;
+} ual_mutex_t;
+
+/* A macro so that every init site gets its own lockdep class. */
+#define ual_mutex_init(x)	mutex_init(&(x)->m)
+#define ual_mutex_destroy(x)	mutex_destroy(&(x)->m)
+#define ual_mutex_lock(x)	mutex_lock(&(x)->m)
+#define ual_mutex_unlock(x)	mutex_unlock(&(x)->m)
+
+static inline int ual_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	return vsnprintf(buf, size, fmt, ap);
+}
+
 #else
 
 #include <stdarg.h>

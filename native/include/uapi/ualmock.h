@@ -88,6 +88,8 @@ struct ualm_info {
 	__u32 req_max;
 	__u64 alloc_count;		/* ual_alloc_count() */
 	char backend[UALM_BACKEND_LEN];
+	__u32 fault_entries;		/* fault ring size (module parameter faults) */
+	__u32 rsvd;
 };
 
 /* UALM_IOC_MEM_ALLOC / UALM_IOC_MEM_FREE. */
