@@ -27,8 +27,13 @@ enum ual_opt {
 	UAL_OPT_COUNT
 };
 
+/* kmod: without a path. */
+#define UAL_KMOD_DEFAULT_PATH "/dev/ualmock"
+
 /*
  * struct ual_uri - "scheme:[name][?k=v&...]" parsed, defaults filled in.
+ * @name: the fabric name (fake), or the device path (kmod: absolute, may
+ *        contain '/', UAL_KMOD_DEFAULT_PATH when empty).
  * @set: bit n set when option n (enum ual_opt) was given.
  */
 struct ual_uri {
@@ -98,5 +103,6 @@ struct ual_backend_ops {
 };
 
 extern const struct ual_backend_ops ual_fake_ops;
+extern const struct ual_backend_ops ual_kmod_ops;
 
 #endif /* UAL_BACKEND_H */

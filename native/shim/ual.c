@@ -16,10 +16,11 @@ static _Thread_local char last_error[UAL_ERR_MSG_MAX];
 
 static const struct ual_backend_ops *const backends[] = {
 	&ual_fake_ops,
+	&ual_kmod_ops,
 };
 
 /* Later minors add these: named so the error says so. */
-static const char *const future_backends[] = { "kmod", "vfio" };
+static const char *const future_backends[] = { "vfio" };
 
 #define ERR_CTX(name) struct ual_err err_ = { .op = name, .msg = "" }
 #define ERR (&err_)

@@ -147,6 +147,7 @@ static int parse_option(const char *k, const char *ke, const char *v, const char
 int ual_uri_parse(const char *s, struct ual_uri *uri, struct ual_err *err)
 {
 	const char *colon = strchr(s, ':'), *p, *q;
+	bool is_path;
 	size_t n;
 	int ret;
 
@@ -165,14 +166,22 @@ int ual_uri_parse(const char *s, struct ual_uri *uri, struct ual_err *err)
 	p = colon + 1;
 	q = strchr(p, '?');
 	n = q ? (size_t)(q - p) : strlen(p);
+	/* kmod: names a device path, not a fabric. */
+	is_path = !strcmp(uri->scheme, "kmod");
 	if (n >= sizeof(uri->name))
-		return ual_err_set(err, UAL_EINVAL, "fabric name longer than %d characters",
-				   UAL_NAME_MAX - 1);
+		return ual_err_set(err, UAL_EINVAL, "%s longer than %d characters",
+				   is_path ? "device path" : "fabric name", UAL_NAME_MAX - 1);
 	for (size_t i = 0; i < n; i++)
-		if (!is_name_char(p[i]))
-			return ual_err_set(err, UAL_EINVAL,
-					   "bad character '%c' in fabric name", p[i]);
-	memcpy(uri->name, p, n);
+		if (!is_name_char(p[i]) && !(is_path && p[i] == '/'))
+			return ual_err_set(err, UAL_EINVAL, "bad character '%c' in %s", p[i],
+					   is_path ? "device path" : "fabric name");
+	if (is_path && n && p[0] != '/')
+		return ual_err_set(err, UAL_EINVAL, "device path '%.*s' is not absolute",
+				   (int)n, p);
+	if (is_path && !n)
+		strcpy(uri->name, UAL_KMOD_DEFAULT_PATH);
+	else
+		memcpy(uri->name, p, n);
 	if (!q)
 		return 0;
 

@@ -115,9 +115,12 @@ static void test_open_dispatch(void **state)
 	assert_int_equal(ual_open("fake:?tlb=3", &d), UAL_EINVAL);
 	assert_string_equal(ual_last_error(), "open: option 'tlb': 3 is not a power of two");
 	assert_ptr_equal(d, (ual_dev *)0x1);	/* untouched */
-	assert_int_equal(ual_open("kmod:", &d), UAL_ENODEV);
-	assert_msg_contains(ual_last_error(), "'kmod' is not available");
+	assert_int_equal(ual_open("kmod:/nonexistent/ualmock", &d), UAL_ENODEV);
+	assert_msg_contains(ual_last_error(), "cannot open /nonexistent/ualmock");
+	assert_int_equal(ual_open("kmod:dev/ualmock", &d), UAL_EINVAL);
+	assert_msg_contains(ual_last_error(), "device path 'dev/ualmock' is not absolute");
 	assert_int_equal(ual_open("vfio:x", &d), UAL_ENODEV);
+	assert_msg_contains(ual_last_error(), "'vfio' is not available");
 	assert_int_equal(ual_open("nope:", &d), UAL_ENODEV);
 	assert_string_equal(ual_last_error(), "open: unknown backend 'nope'");
 	assert_int_equal(ual_open("fake:?accels=2&local=2", &d), UAL_ENODEV);
