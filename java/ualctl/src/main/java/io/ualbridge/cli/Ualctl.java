@@ -23,6 +23,7 @@ import java.io.PrintWriter;
                 + "virtual mode (IOVA ranges, page tables, TLB), grants, faults.",
         subcommands = {InfoCommand.class, MapCommand.class, TranslateCommand.class, DumpCommand.class,
             GrantCommand.class, RevokeCommand.class, FaultsCommand.class, CopyCommand.class, DemoCommand.class,
+            ConformanceCommand.class, DiffCommand.class,
             CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
@@ -30,7 +31,7 @@ import java.io.PrintWriter;
             "1:the library refused an operation (\"ualctl: <message>\" on stderr)",
             "2:bad arguments",
             "3:the fabric refused a request that should have gone through (a fault is shown)",
-            "4:a check failed (copied bytes differ, a demo step failed)",
+            "4:a check failed (copied bytes differ, a demo step failed, a conformance check failed, diff diverged)",
             "70:internal error"},
         footer = {"", "Run 'ualctl demo' for an end-to-end tour of the fake fabric."})
 public final class Ualctl implements Runnable {
