@@ -205,17 +205,24 @@ static uint64_t pool_used(ual_dev *dev)
 
 /* ---- page-table memory --------------------------------------------------- */
 
+/* First 1 GiB-aligned IOVA of a range (ual_iova_alloc() aligns to 2 MiB). */
+static uint64_t gib_aligned(uint64_t iova)
+{
+	return (iova + (1ull << 30) - 1) & ~((1ull << 30) - 1);
+}
+
 static void pt_memory(void)
 {
 	ual_dev *dev;
-	uint64_t pfn, iova, before, used, i, pages, *p;
-	const uint64_t gib = 1ull << 30, chunk = 512;
+	uint64_t pfn, iova, off, before, used, i, pages, *p;
+	const uint64_t gib = 1ull << 30, chunk = 512, runs_gib = 512;
 
-	/* Dense 4 KiB mapping of 1 GiB: every leaf is a 4 KiB entry (PFNs
-	 * swapped in pairs, so no 64 KiB or 2 MiB run exists). */
+	/* Dense 4 KiB mapping of 1 GiB (1 GiB aligned): every leaf is a 4 KiB
+	 * entry (PFNs swapped in pairs, so no 64 KiB or 2 MiB run exists). */
 	CHECK(ual_open("fake:?accels=1&mem=1G&pt_pool=4096", &dev));
 	CHECK(ual_mem_alloc(dev, gib, 0, &pfn));
-	CHECK(ual_iova_alloc(dev, gib, 0, &iova));
+	CHECK(ual_iova_alloc(dev, 2 * gib, 0, &iova));
+	off = gib_aligned(iova) - iova;
 	pages = gib / PAGE;
 	p = malloc(chunk * sizeof(*p));
 	before = pool_used(dev);
@@ -224,34 +231,36 @@ static void pt_memory(void)
 
 		for (j = 0; j < chunk; j++)
 			p[j] = pfn + ((i + j) ^ 1);
-		CHECK(ual_iova_link(dev, iova, i * PAGE, 0, p, chunk, UAL_PROT_RW));
+		CHECK(ual_iova_link(dev, iova, off + i * PAGE, 0, p, chunk, UAL_PROT_RW));
 	}
 	used = pool_used(dev) - before;
 	printf(",\n  \"pt_dense_4k\": {\"mapped_bytes\": %" PRIu64 ", \"table_pages\": %" PRIu64
-	       ", \"bytes_per_page\": %.4f}", gib, used, (double)used * PAGE / pages);
+	       ", \"leaf_level_tables\": %" PRIu64 ", \"bytes_per_page\": %.4f}",
+	       gib, used, pages / 512, (double)used * PAGE / pages);
 	fprintf(stderr, "  dense 4K, 1 GiB: %" PRIu64 " table pages = %.4f B per 4 KiB page\n",
 		used, (double)used * PAGE / pages);
 	ual_close(dev);
 
-	/* 2 MiB-aligned runs over 64 GiB of IOVA: one 1 GiB block mapped 64
-	 * times (each 2 MiB piece becomes a level-2 leaf). */
+	/* 2 MiB-aligned runs over 512 GiB of IOVA (1 GiB aligned): one 1 GiB
+	 * block mapped 512 times; each 2 MiB piece becomes a level-2 leaf. */
 	CHECK(ual_open("fake:?accels=1&mem=1G&pt_pool=4096", &dev));
 	CHECK(ual_mem_alloc(dev, gib, 2ull << 20, &pfn));
-	CHECK(ual_iova_alloc(dev, 64 * gib, 0, &iova));
+	CHECK(ual_iova_alloc(dev, (runs_gib + 1) * gib, 0, &iova));
+	off = gib_aligned(iova) - iova;
 	before = pool_used(dev);
-	for (i = 0; i < 64 * gib / PAGE; i += chunk) {
+	for (i = 0; i < runs_gib * gib / PAGE; i += chunk) {
 		uint64_t j;
 
 		for (j = 0; j < chunk; j++)
 			p[j] = pfn + (i % (gib / PAGE)) + j;
-		CHECK(ual_iova_link(dev, iova, i * PAGE, 0, p, chunk, UAL_PROT_RW));
+		CHECK(ual_iova_link(dev, iova, off + i * PAGE, 0, p, chunk, UAL_PROT_RW));
 	}
 	used = pool_used(dev) - before;
 	printf(",\n  \"pt_2m_runs\": {\"mapped_bytes\": %" PRIu64 ", \"table_pages\": %" PRIu64
 	       ", \"leaf_level_tables\": %" PRIu64 ", \"table_pages_per_gib\": %.4f}",
-	       64 * gib, used, (uint64_t)64, (double)used / 64);
-	fprintf(stderr, "  2M runs, 64 GiB: %" PRIu64 " table pages = %.3f per GiB\n",
-		used, (double)used / 64);
+	       runs_gib * gib, used, runs_gib, (double)used / runs_gib);
+	fprintf(stderr, "  2M runs, %" PRIu64 " GiB: %" PRIu64 " table pages = %.4f per GiB\n",
+		runs_gib, used, (double)used / runs_gib);
 	ual_close(dev);
 	free(p);
 }

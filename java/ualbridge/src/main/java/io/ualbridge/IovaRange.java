@@ -74,9 +74,10 @@ public final class IovaRange implements AutoCloseable {
     public void link(long offset, int target, long[] pfns, int prot) {
         Objects.requireNonNull(pfns, "pfns");
         ensureOpen();
-        MemorySegment seg = Native.stageLongs(pfns);
-        Native.check(UalNative.ual_iova_link(device.handle(), iova, offset, target, seg, pfns.length, prot),
-                "iova_link");
+        // Small batches go straight from the array (critical call, no copy); big ones are staged.
+        MemorySegment seg = pfns.length <= FastPath.CRITICAL_MAX_PAGES ? MemorySegment.ofArray(pfns)
+                : Native.stageLongs(pfns);
+        Native.check(FastPath.iovaLink(device.handle(), iova, offset, target, seg, pfns.length, prot), "iova_link");
     }
 
     /**
@@ -95,7 +96,7 @@ public final class IovaRange implements AutoCloseable {
     public void link(long offset, int target, MemorySegment pfns, long n, int prot) {
         Native.checkPages(n, pfns, Long.BYTES, "pfns");
         ensureOpen();
-        Native.check(UalNative.ual_iova_link(device.handle(), iova, offset, target, pfns, n, prot), "iova_link");
+        Native.check(FastPath.iovaLink(device.handle(), iova, offset, target, pfns, n, prot), "iova_link");
     }
 
     /**
@@ -108,7 +109,7 @@ public final class IovaRange implements AutoCloseable {
      */
     public void sync(long offset, long len) {
         ensureOpen();
-        Native.check(UalNative.ual_iova_sync(device.handle(), iova, offset, len), "iova_sync");
+        Native.check(FastPath.iovaSync(device.handle(), iova, offset, len), "iova_sync");
     }
 
     /**
@@ -132,7 +133,7 @@ public final class IovaRange implements AutoCloseable {
      */
     public void unlink(long offset, long len) {
         ensureOpen();
-        Native.check(UalNative.ual_iova_unlink(device.handle(), iova, offset, len), "iova_unlink");
+        Native.check(FastPath.iovaUnlink(device.handle(), iova, offset, len), "iova_unlink");
     }
 
     /**

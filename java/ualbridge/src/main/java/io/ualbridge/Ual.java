@@ -1,7 +1,5 @@
 package io.ualbridge;
 
-import io.ualbridge.internal.UalNative;
-
 /** Library-level entry points of ualbridge. */
 public final class Ual {
     private Ual() {
@@ -16,7 +14,7 @@ public final class Ual {
      */
     public static int abiVersion() {
         NativeLoader.load();
-        return UalNative.ual_abi_version();
+        return FastPath.abiVersion();
     }
 
     /**

@@ -339,9 +339,10 @@ public final class UalDevice implements AutoCloseable {
      */
     public FabricAddress[] mapPfns(int target, long[] pfns, int prot) {
         Objects.requireNonNull(pfns, "pfns");
-        MemorySegment in = Native.stageLongs(pfns);
+        MemorySegment in = pfns.length <= FastPath.CRITICAL_MAX_PAGES ? MemorySegment.ofArray(pfns)
+                : Native.stageLongs(pfns);
         MemorySegment out = Native.stageB(pfns.length * ual_faddr.sizeof());
-        Native.check(UalNative.ual_map_pfns(handle(), target, in, pfns.length, prot, out), "map_pfns");
+        Native.check(FastPath.mapPfns(handle(), target, in, pfns.length, prot, out), "map_pfns");
         FabricAddress[] result = new FabricAddress[pfns.length];
         long stride = ual_faddr.sizeof();
         for (int i = 0; i < result.length; i++) {
@@ -367,7 +368,7 @@ public final class UalDevice implements AutoCloseable {
     public void mapPfns(int target, MemorySegment pfns, long n, int prot, MemorySegment addrsOut) {
         Native.checkPages(n, pfns, Long.BYTES, "pfns");
         Native.checkPages(n, addrsOut, ual_faddr.sizeof(), "addrsOut");
-        Native.check(UalNative.ual_map_pfns(handle(), target, pfns, n, prot, addrsOut), "map_pfns");
+        Native.check(FastPath.mapPfns(handle(), target, pfns, n, prot, addrsOut), "map_pfns");
     }
 
     // ---- virtual mode -------------------------------------------------------------------------------------------
@@ -456,11 +457,11 @@ public final class UalDevice implements AutoCloseable {
      */
     public Translation translate(int initiator, FabricAddress address, int access) {
         Objects.requireNonNull(address, "address");
-        MemorySegment s = Native.small();
-        MemorySegment fa = s.asSlice(0, ual_faddr.sizeof());
-        MemorySegment out = s.asSlice(64, ual_xlate.sizeof());
+        FastPath.Scratch s = FastPath.scratch();
+        MemorySegment fa = s.faddr;
+        MemorySegment out = s.xlate;
         address.writeTo(fa);
-        Native.check(UalNative.ual_translate(handle(), initiator, fa, access, out), "translate");
+        Native.check(FastPath.translate(handle(), initiator, fa, access, out), "translate");
         return new Translation(Short.toUnsignedInt(ual_xlate.target(out)), ual_xlate.phys(out),
                 ual_xlate.page_size(out), ual_xlate.prot(out), (ual_xlate.flags(out) & Native.XLATE_TLB_HIT) != 0);
     }
