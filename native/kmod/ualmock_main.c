@@ -23,6 +23,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/pagemap.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -186,8 +187,9 @@ static int rsvd(struct ual_err *err, const char *field, u64 v)
 
 /*
  * An array argument: at most UALM_MAX_BATCH elements, a non-NULL pointer
- * when non-empty, and for output arrays writable memory, checked by
- * zeroing it before anything changes.
+ * when non-empty, and for output arrays writable memory, checked (by
+ * faulting it in for writing through GUP, which leaves its bytes alone) before
+ * anything changes.
  */
 static int check_array(struct ual_err *err, const char *what, u64 ptr, u64 n, size_t elem,
 		       bool output)
@@ -199,7 +201,7 @@ static int check_array(struct ual_err *err, const char *what, u64 ptr, u64 n, si
 		return 0;
 	if (!ptr)
 		return ual_err_set(err, UAL_EINVAL, "%s is NULL", what);
-	if (output && clear_user(uptr(ptr), n * elem))
+	if (output && fault_in_safe_writeable(uptr(ptr), n * elem))
 		return efault(err, what, ptr, n * elem);
 	return 0;
 }
