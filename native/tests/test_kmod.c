@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -33,12 +34,11 @@ static char path[128] = UALM_DEVICE;
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int setup_device(void **state)
+/* Device tests are skipped where the module is not loaded (the host). */
+static void need_device(void)
 {
-	(void)state;
 	if (access(path, R_OK | W_OK))
 		skip();
-	return 0;
 }
 
 static ual_dev *open_dev(const char *opts)
@@ -172,6 +172,7 @@ static void test_open_and_options(void **state)
 	ual_dev *d, *p, *x = (ual_dev *)0x1;
 
 	(void)state;
+	need_device();
 	d = open_dev("");
 	i = info_of(d);
 	assert_string_equal(i.backend, "kmod");
@@ -205,12 +206,14 @@ static void test_open_and_options(void **state)
 static void test_real_pfns_and_bytes(void **state)
 {
 	const u64 pages = 8;
-	u8 *buf = page_buf(pages), back[256];
+	u8 *buf, back[256];
 	struct ual_faddr dst, src, fa[8];
 	u64 hp[8], pfn, iova, i;
 	ual_dev *d;
 
 	(void)state;
+	need_device();
+	buf = page_buf(pages);
 	d = open_dev("");
 	for (i = 0; i < pages * SZ_4K; i++)
 		buf[i] = (u8)(i * 13 + 1);
@@ -254,7 +257,7 @@ static void test_real_pfns_and_bytes(void **state)
 /* "A caller may map only pages it pinned itself." */
 static void test_unpinned_and_foreign_pfns_refused(void **state)
 {
-	u8 *buf = page_buf(2), *other = page_buf(1);
+	u8 *buf, *other;
 	u64 hp[2], raw, iova, pfn;
 	struct ual_faddr fa;
 	ual_dev *a, *b;
@@ -262,6 +265,9 @@ static void test_unpinned_and_foreign_pfns_refused(void **state)
 	int status;
 
 	(void)state;
+	need_device();
+	buf = page_buf(2);
+	other = page_buf(1);
 	a = open_dev("");
 	b = open_dev("");
 	assert_int_equal(ual_mem_register(a, buf, 2 * SZ_4K, hp), 0);
@@ -322,11 +328,14 @@ static void test_unpinned_and_foreign_pfns_refused(void **state)
 
 static void test_release_on_close(void **state)
 {
-	struct leak_snapshot before = snapshot();
-	u8 *buf = page_buf(4);
+	struct leak_snapshot before;
+	u8 *buf;
 	ual_dev *d;
 
 	(void)state;
+	need_device();
+	before = snapshot();
+	buf = page_buf(4);
 	d = open_dev("");
 	create_everything(d, buf, 4);
 	assert_int_equal(state_of("open_files"), before.open_files + 1);
@@ -341,12 +350,14 @@ static void test_release_on_close(void **state)
 /* A process killed while holding everything: the file's release cleans up. */
 static void test_release_after_kill(void **state)
 {
-	struct leak_snapshot before = snapshot();
+	struct leak_snapshot before;
 	int ready[2], status;
 	char c;
 	pid_t child;
 
 	(void)state;
+	need_device();
+	before = snapshot();
 	assert_int_equal(pipe(ready), 0);
 	child = fork();
 	assert_true(child >= 0);
@@ -379,6 +390,7 @@ static void test_prealloc_allocates_nothing(void **state)
 	ual_dev *d;
 
 	(void)state;
+	need_device();
 	d = open_dev("");
 	assert_int_equal(ual_mem_alloc(d, 64 * SZ_4K, 0, &pfn), 0);
 	for (i = 0; i < 64; i++)
@@ -404,6 +416,7 @@ static void test_big_batches(void **state)
 	ual_dev *d;
 
 	(void)state;
+	need_device();
 	d = open_dev("");
 	if (info_of(d).mem_free < n * SZ_4K) {
 		ual_close(d);
@@ -449,6 +462,120 @@ static void test_big_batches(void **state)
 	free(m);
 }
 
+/* Threads hammering the module: own handles, one shared handle, opens. */
+struct worker {
+	ual_dev *shared;	/* or NULL: open an own handle */
+	u32 local;
+	int failures;
+	char why[256];
+};
+
+#define WORKER_FAIL(w, ...) do { snprintf((w)->why, sizeof((w)->why), __VA_ARGS__); \
+				 (w)->failures++; goto out; } while (0)
+
+static void *worker_run(void *arg)
+{
+	struct worker *w = arg;
+	u8 *buf = page_buf(4), back[64];
+	u64 hp[4], pfn = 0, iova = 0, pfns[4], i;
+	struct ual_faddr dst, src;
+	struct ual_xlate x;
+	ual_dev *d = w->shared;
+	char u[160];
+	int round;
+
+	if (!d) {
+		snprintf(u, sizeof(u), "%s?local=%u", uri, w->local);
+		if (ual_open(u, &d))
+			WORKER_FAIL(w, "open: %s", ual_last_error());
+	}
+	if (ual_mem_alloc(d, 4 * SZ_4K, 0, &pfn) ||
+	    ual_iova_alloc(d, 8 * SZ_4K, UAL_IOVA_PREALLOC, &iova))
+		WORKER_FAIL(w, "setup: %s", ual_last_error());
+	for (round = 0; round < 200; round++) {
+		memset(buf, round, 4 * SZ_4K);
+		if (ual_mem_register(d, buf, 4 * SZ_4K, hp))
+			WORKER_FAIL(w, "register: %s", ual_last_error());
+		for (i = 0; i < 4; i++)
+			pfns[i] = pfn + i;
+		if (ual_iova_link(d, iova, 0, w->local, hp, 4, UAL_PROT_RW) ||
+		    ual_iova_link(d, iova, 4 * SZ_4K, w->local, pfns, 4, UAL_PROT_RW))
+			WORKER_FAIL(w, "link: %s", ual_last_error());
+		dst = (struct ual_faddr){ iova + 4 * SZ_4K, 0, 0 };
+		src = (struct ual_faddr){ iova + SZ_4K, 0, 0 };
+		if (ual_iova_sync(d, iova, 0, 8 * SZ_4K) ||
+		    ual_translate(d, w->local, &src, UAL_ACCESS_READ, &x) ||
+		    ual_copy(d, w->local, &dst, &src, 64) ||
+		    ual_mem_read(d, pfn << 12, back, 64))
+			WORKER_FAIL(w, "copy: %s", ual_last_error());
+		for (i = 0; i < 64; i++)
+			if (back[i] != (u8)round)
+				WORKER_FAIL(w, "round %d: byte %llu is 0x%x", round,
+					    (unsigned long long)i, back[i]);
+		if (ual_iova_unlink(d, iova, 0, 8 * SZ_4K) || ual_mem_unregister(d, buf))
+			WORKER_FAIL(w, "unlink: %s", ual_last_error());
+	}
+out:
+	if (d && !w->shared)
+		ual_close(d);	/* releases whatever is left */
+	else if (d) {
+		ual_iova_unlink(d, iova, 0, 8 * SZ_4K);
+		ual_iova_free(d, iova);
+		ual_mem_unregister(d, buf);
+		ual_mem_free(d, pfn, 4 * SZ_4K);
+	}
+	munmap(buf, 4 * SZ_4K);
+	return NULL;
+}
+
+static void *opener_run(void *arg)
+{
+	struct worker *w = arg;
+	ual_dev *d;
+	u64 pfn;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		if (ual_open(uri, &d) || ual_mem_alloc(d, SZ_4K, 0, &pfn)) {
+			snprintf(w->why, sizeof(w->why), "open %d: %s", i, ual_last_error());
+			w->failures++;
+			return NULL;
+		}
+		ual_close(d);
+	}
+	return NULL;
+}
+
+static void test_threads(void **state)
+{
+	struct worker w[7];
+	pthread_t th[7];
+	struct leak_snapshot before;
+	ual_dev *shared;
+	u32 accels;
+	int i;
+
+	(void)state;
+	need_device();
+	before = snapshot();
+	shared = open_dev("");
+	accels = info_of(shared).num_accels;
+	memset(w, 0, sizeof(w));
+	for (i = 0; i < 7; i++) {
+		w[i].local = i < 4 ? (u32)i % accels : 0;
+		w[i].shared = i >= 4 && i < 6 ? shared : NULL;
+		assert_int_equal(pthread_create(&th[i], NULL, i == 6 ? opener_run : worker_run,
+						&w[i]), 0);
+	}
+	for (i = 0; i < 7; i++) {
+		pthread_join(th[i], NULL);
+		if (w[i].failures)
+			fail_msg("thread %d: %s", i, w[i].why);
+	}
+	ual_close(shared);
+	assert_same_state(before, snapshot());
+}
+
 /* ---- raw ioctls: every bad input is an errno with a message, nothing changes. */
 
 static int raw_fd(void)
@@ -474,10 +601,14 @@ static void test_raw_bad_input(void **state)
 		u64 extra;
 	} big;
 	u64 bad_pfn = 1;
-	int fd = raw_fd();
-	long long ranges = state_of("iova_ranges"), pinned = state_of("pinned_pages");
+	long long ranges, pinned;
+	int fd;
 
 	(void)state;
+	need_device();
+	fd = raw_fd();
+	ranges = state_of("iova_ranges");
+	pinned = state_of("pinned_pages");
 	/* argsz smaller than the struct */
 	memset(&v, 0, sizeof(v));
 	RAW_HDR(v);
@@ -592,14 +723,15 @@ int main(void)
 	const char *env = getenv("UAL_TEST_URI");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_uri),
-		cmocka_unit_test_setup(test_open_and_options, setup_device),
-		cmocka_unit_test_setup(test_real_pfns_and_bytes, setup_device),
-		cmocka_unit_test_setup(test_unpinned_and_foreign_pfns_refused, setup_device),
-		cmocka_unit_test_setup(test_release_on_close, setup_device),
-		cmocka_unit_test_setup(test_release_after_kill, setup_device),
-		cmocka_unit_test_setup(test_prealloc_allocates_nothing, setup_device),
-		cmocka_unit_test_setup(test_big_batches, setup_device),
-		cmocka_unit_test_setup(test_raw_bad_input, setup_device),
+		cmocka_unit_test(test_open_and_options),
+		cmocka_unit_test(test_real_pfns_and_bytes),
+		cmocka_unit_test(test_unpinned_and_foreign_pfns_refused),
+		cmocka_unit_test(test_release_on_close),
+		cmocka_unit_test(test_release_after_kill),
+		cmocka_unit_test(test_prealloc_allocates_nothing),
+		cmocka_unit_test(test_big_batches),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_raw_bad_input),
 	};
 
 	if (env && !strncmp(env, "kmod:", 5)) {
