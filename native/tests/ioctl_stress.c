@@ -148,6 +148,7 @@ struct thr {
 	struct ualm_mapping mapbuf[256];
 	struct ualm_fault faultbuf[1024];
 	uint8_t iobuf[4 * 4096];
+	uint8_t *tguard;	/* own PROT_NONE page; structs end right before it */
 };
 
 static int nshared;
@@ -156,7 +157,6 @@ static uint8_t *scratch;	/* chaos pointers land here: the kernel may write it */
 static size_t scratch_len = 2048 * 4096;
 #define SCRATCH_SLACK (64 * 4096)	/* room past a chaos pointer for its output */
 static uint8_t *guard;		/* PROT_NONE page */
-static uint8_t *tail_page;	/* a page right before @guard: structs at its end */
 
 static uint64_t rnd(struct thr *t)
 {
@@ -215,6 +215,7 @@ static int call(struct thr *t, int fd, unsigned long cmd, void *arg, enum expect
 			o = OUT_VIOLATION, why = "valid call failed";
 	} else if (!err) {
 		o = OUT_VIOLATION, why = "invalid call SUCCEEDED";
+		msg = false;
 	} else if (!in_set(errs, err)) {
 		o = OUT_VIOLATION, why = "invalid call failed with an unexpected errno";
 	} else if (msg && h && !h->msg[0]) {
@@ -225,6 +226,8 @@ static int call(struct thr *t, int fd, unsigned long cmd, void *arg, enum expect
 	atomic_fetch_add(&counts[slot][o], 1);
 	if (o == OUT_VIOLATION) {
 		uint64_t n = atomic_fetch_add(&violations, 1);
+		if (exp == MUST_OK)
+			msg = true;	/* our own struct: show the module's message */
 		if (n < 50 || verbose)
 			report("VIOLATION [thread %d] %s (%s): %s: errno %d (%s)%s%.*s%s\n", t->id,
 			       what, cmd_names[slot], why, err, err ? strerror(err) : "none",
@@ -344,6 +347,8 @@ static void v_register(struct thr *t)
 	if (r->used) {
 		rg.addr = r->addr;
 		call(t, t->fd, UALM_IOC_MEM_UNREGISTER, &rg, MUST_OK, NOERR, false, "unregister");
+		if (verbose)
+			report("[thread %d] slot %d: unregistered 0x%" PRIx64 "\n", t->id, s, r->addr);
 		if (chance(t, 30))
 			call(t, t->fd, UALM_IOC_MEM_UNREGISTER, &rg, MUST_FAIL, E(1, ENOENT), true,
 			     "double unregister");
@@ -358,6 +363,9 @@ static void v_register(struct thr *t)
 	rg.pfns = (uintptr_t)r->pfns;
 	if (!call(t, t->fd, UALM_IOC_MEM_REGISTER, &rg, MUST_OK, EXH, false, "register")) {
 		r->used = true;
+		if (verbose)
+			report("[thread %d] slot %d: 0x%" PRIx64 "+0x%" PRIx64 " -> PFN 0x%" PRIx64 "..\n",
+			       t->id, s, r->addr, r->len, r->pfns[0]);
 		/* The same pages again overlap: EEXIST, nothing pinned twice. */
 		if (chance(t, 20))
 			call(t, t->fd, UALM_IOC_MEM_REGISTER, &rg, MUST_FAIL, E(1, EEXIST), true,
@@ -424,6 +432,8 @@ static void v_iova(struct thr *t)
 			*r = (struct range){ io.iova, io.size, 0, true };
 		return;
 	}
+	if (!r->linked_pages && chance(t, 25))
+		goto do_free;
 	if (!r->linked_pages) {
 		/* Link pages of one of our blocks or registered buffers. */
 		struct blk *b = some_blk(t);
@@ -433,6 +443,9 @@ static void v_iova(struct thr *t)
 		if (t->reg[s].used && chance(t, 50)) {
 			n = t->reg[s].len / PG;
 			memcpy(pf, t->reg[s].pfns, n * sizeof(*pf));
+			if (verbose)
+				report("[thread %d] linking slot %d: PFN 0x%" PRIx64 ".., %" PRIu64 " pages\n",
+				       t->id, s, pf[0], n);
 		} else if (b) {
 			n = b->size / PG;
 			for (uint64_t i = 0; i < n; i++)
@@ -458,7 +471,7 @@ static void v_iova(struct thr *t)
 			struct ualm_translate x;
 			HDR(x);
 			x.initiator = t->accel;
-			x.access = 1;
+			x.access = l.prot & PROT_R ? PROT_R : PROT_W;	/* an access the link allows */
 			x.fa.addr = r->iova + below(t, n) * PG + below(t, PG);
 			if (!call(t, t->fd, UALM_IOC_TRANSLATE, &x, MUST_OK, NOERR, false, "translate") &&
 			    x.target != t->accel) {
@@ -640,14 +653,14 @@ static void bad_header(struct thr *t)
 		call(t, t->fd, cmd, guard, MUST_FAIL, E(1, EFAULT), false, "unmapped arg");
 		break;
 	case 5: { /* the struct runs into the guard page */
-		uint8_t *p = guard - sz + 8;
+		uint8_t *p = t->tguard - sz + 8;
 		memset(p, 0, sz - 8);
 		((struct ualm_hdr *)p)->argsz = sz;
 		call(t, t->fd, cmd, p, MUST_FAIL, E(1, EFAULT), false, "struct crosses into unmapped");
 		break;
 	}
 	case 6: { /* argsz larger than the struct: the tail must be readable and zero */
-		uint8_t *p = guard - sz;
+		uint8_t *p = t->tguard - sz;
 		memset(p, 0, sz);
 		((struct ualm_hdr *)p)->argsz = below(t, 2) ? 0xffffffffu : (uint32_t)sz + 8;
 		call(t, t->fd, cmd, p, MUST_FAIL, E(3, EFAULT, E2BIG, EINVAL), false,
@@ -1343,6 +1356,8 @@ static void *holder(void *arg)
 		HDR(rg);
 		rg.addr = (uintptr_t)buf2; rg.len = len; rg.pfns = (uintptr_t)(t->pfnbuf + 64);
 		call(t, t->fd, UALM_IOC_MEM_REGISTER, &rg, MUST_OK, EXH, false, "hold register 2");
+		HDR(rg);
+		rg.addr = (uintptr_t)buf2;
 		call(t, t->fd, UALM_IOC_MEM_UNREGISTER, &rg, MUST_OK, E(1, ENOENT), false, "hold unregister 2");
 	}
 	return NULL;
@@ -1386,15 +1401,13 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 
-	/* Guard page and the page before it; a scratch area for chaos pointers. */
-	tail_page = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* A guard page for bad pointers; a scratch area for chaos pointers. */
+	guard = mmap(NULL, PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	scratch = mmap(NULL, scratch_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (tail_page == MAP_FAILED || scratch == MAP_FAILED) {
+	if (guard == MAP_FAILED || scratch == MAP_FAILED) {
 		perror("mmap");
 		return 2;
 	}
-	guard = tail_page + PG;
-	mprotect(guard, PG, PROT_NONE);
 
 	int fd0 = open(device, O_RDWR | O_CLOEXEC);
 	if (fd0 < 0) {
@@ -1428,8 +1441,11 @@ int main(int argc, char **argv)
 		th[i].rng = seed * 0x9e3779b97f4a7c15ull + i + 1;
 		th[i].arena = mmap(NULL, MAX_REG * REG_SLOT_PAGES * PG, PROT_READ | PROT_WRITE,
 				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (th[i].arena == MAP_FAILED || open_private(&th[i]))
+		uint8_t *two = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (th[i].arena == MAP_FAILED || two == MAP_FAILED || mprotect(two + PG, PG, PROT_NONE) ||
+		    open_private(&th[i]))
 			return 2;
+		th[i].tguard = two + PG;
 	}
 	if (hold) {
 		for (int i = 0; i < nthreads; i++)
