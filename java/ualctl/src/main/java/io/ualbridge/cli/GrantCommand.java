@@ -1,6 +1,5 @@
 package io.ualbridge.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ualbridge.DeviceMemory;
 import io.ualbridge.Prot;
 import picocli.CommandLine.Command;
@@ -39,37 +38,19 @@ final class GrantCommand extends BaseCommand {
     @Override
     int run(Session s) {
         int local = s.local();
-        int init = s.accel("--initiator", initiator != null ? initiator : s.nextPeer());
-        if (init == local) {
-            throw usage("--initiator " + init + " is the local accelerator: its requests are local and need no grant");
-        }
+        int init = GrantChange.initiator(s, initiator);
         DeviceMemory mem = s.track(s.device().allocMemory(pages * MappingOptions.PAGE, 0));
-        long grantsBefore = s.device().info().grants();
-        GrantEffect effect = new GrantEffect(s, init, mem);
+        GrantChange change = new GrantChange(s, init, mem, prot);
         note("granting PFN %s +%d to %d", Fmt.hex(mem.firstPfn()), pages, init);
         s.device().grant(local, init, mem.firstPfn(), pages, prot);
-        effect.after();
-        long grantsAfter = s.device().info().grants();
+        change.after();
         if (json()) {
-            ObjectNode n = Json.object();
-            n.put("uri", s.device().uri());
-            n.put("target", local);
-            n.put("initiator", init);
-            n.put("firstPfn", Fmt.hex(mem.firstPfn()));
-            n.put("pages", pages);
-            n.put("prot", Fmt.prot(prot));
-            n.put("grantsBefore", grantsBefore);
-            n.put("grantsAfter", grantsAfter);
-            n.set("effect", effect.json());
-            emit(n);
+            emit(change.json(n -> { }));
             return ExitCodes.OK;
         }
         PrintWriter out = out();
-        out.printf("Accelerator %d grants initiator %d %s access to PFN %s..%s (%s)%n", local, init,
-                Fmt.prot(prot), Fmt.hex(mem.firstPfn()), Fmt.hex(mem.firstPfn() + pages - 1),
-                Fmt.plural(pages, "page"));
-        out.printf("Grant entries of accelerator %d: %d before, %d after%n", local, grantsBefore, grantsAfter);
-        effect.print(out, maxRows);
+        change.printGrantLine(out, "grants");
+        change.printCountersAndEffect(out, "", maxRows);
         return ExitCodes.OK;
     }
 }

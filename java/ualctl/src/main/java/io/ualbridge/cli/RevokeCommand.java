@@ -1,6 +1,5 @@
 package io.ualbridge.cli;
 
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ualbridge.DeviceMemory;
 import io.ualbridge.Prot;
 import picocli.CommandLine.Command;
@@ -56,44 +55,27 @@ final class RevokeCommand extends BaseCommand {
     @Override
     int run(Session s) {
         int local = s.local();
-        int init = s.accel("--initiator", initiator != null ? initiator : s.nextPeer());
-        if (init == local) {
-            throw usage("--initiator " + init + " is the local accelerator: its requests are local and need no grant");
-        }
+        int init = GrantChange.initiator(s, initiator);
         long c = count == null ? pages - first : count;
         DeviceMemory mem = s.track(s.device().allocMemory(pages * MappingOptions.PAGE, 0));
         s.device().grant(local, init, mem.firstPfn(), pages, prot);
-        long grantsBefore = s.device().info().grants();
-        GrantEffect effect = new GrantEffect(s, init, mem);
+        GrantChange change = new GrantChange(s, init, mem, prot);
         note("revoking PFN %s +%d from %d", Fmt.hex(mem.firstPfn() + first), c, init);
         s.device().revoke(local, init, mem.firstPfn() + first, c);
-        effect.after();
-        long grantsAfter = s.device().info().grants();
+        change.after();
         if (json()) {
-            ObjectNode n = Json.object();
-            n.put("uri", s.device().uri());
-            n.put("target", local);
-            n.put("initiator", init);
-            n.put("firstPfn", Fmt.hex(mem.firstPfn()));
-            n.put("pages", pages);
-            n.put("prot", Fmt.prot(prot));
-            n.put("revokedFirstPfn", Fmt.hex(mem.firstPfn() + first));
-            n.put("revokedPages", c);
-            n.put("grantsBefore", grantsBefore);
-            n.put("grantsAfter", grantsAfter);
-            n.set("effect", effect.json());
-            emit(n);
+            emit(change.json(n -> {
+                n.put("revokedFirstPfn", Fmt.hex(mem.firstPfn() + first));
+                n.put("revokedPages", c);
+            }));
             return ExitCodes.OK;
         }
         PrintWriter out = out();
-        out.printf("Accelerator %d granted initiator %d %s access to PFN %s..%s (%s)%n", local, init,
-                Fmt.prot(prot), Fmt.hex(mem.firstPfn()), Fmt.hex(mem.firstPfn() + pages - 1),
-                Fmt.plural(pages, "page"));
+        change.printGrantLine(out, "granted");
         out.printf("Revoked PFN %s..%s (%s)%n", Fmt.hex(mem.firstPfn() + first), Fmt.hex(mem.firstPfn() + first + c - 1),
                 Fmt.plural(c, "page"));
-        out.printf("Grant entries of accelerator %d: %d before, %d after%s%n", local, grantsBefore, grantsAfter,
-                grantsAfter > grantsBefore ? " (the revoke split the grant)" : "");
-        effect.print(out, maxRows);
+        change.printCountersAndEffect(out, change.grantsAfter() > change.grantsBefore()
+                ? " (the revoke split the grant)" : "", maxRows);
         return ExitCodes.OK;
     }
 }
