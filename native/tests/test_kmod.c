@@ -41,6 +41,20 @@ static void need_device(void)
 		skip();
 }
 
+/* The fabric cases use both addressing modes (the module's default). */
+static void need_both_modes(void)
+{
+	ual_dev *d;
+	struct ual_info i;
+
+	need_device();
+	assert_int_equal(ual_open(uri, &d), 0);
+	assert_int_equal(ual_query(d, &i), 0);
+	ual_close(d);
+	if (i.modes != (UAL_MODE_PHYSICAL | UAL_MODE_VIRTUAL))
+		skip();
+}
+
 static ual_dev *open_dev(const char *opts)
 {
 	char u[256];
@@ -212,7 +226,7 @@ static void test_real_pfns_and_bytes(void **state)
 	ual_dev *d;
 
 	(void)state;
-	need_device();
+	need_both_modes();
 	buf = page_buf(pages);
 	d = open_dev("");
 	for (i = 0; i < pages * SZ_4K; i++)
@@ -265,7 +279,7 @@ static void test_unpinned_and_foreign_pfns_refused(void **state)
 	int status;
 
 	(void)state;
-	need_device();
+	need_both_modes();
 	buf = page_buf(2);
 	other = page_buf(1);
 	a = open_dev("");
@@ -333,7 +347,7 @@ static void test_release_on_close(void **state)
 	ual_dev *d;
 
 	(void)state;
-	need_device();
+	need_both_modes();
 	before = snapshot();
 	buf = page_buf(4);
 	d = open_dev("");
@@ -356,7 +370,7 @@ static void test_release_after_kill(void **state)
 	pid_t child;
 
 	(void)state;
-	need_device();
+	need_both_modes();
 	before = snapshot();
 	assert_int_equal(pipe(ready), 0);
 	child = fork();
@@ -390,7 +404,7 @@ static void test_prealloc_allocates_nothing(void **state)
 	ual_dev *d;
 
 	(void)state;
-	need_device();
+	need_both_modes();
 	d = open_dev("");
 	assert_int_equal(ual_mem_alloc(d, 64 * SZ_4K, 0, &pfn), 0);
 	for (i = 0; i < 64; i++)
@@ -416,7 +430,7 @@ static void test_big_batches(void **state)
 	ual_dev *d;
 
 	(void)state;
-	need_device();
+	need_both_modes();
 	d = open_dev("");
 	if (info_of(d).mem_free < n * SZ_4K) {
 		ual_close(d);
@@ -556,7 +570,7 @@ static void test_threads(void **state)
 	int i;
 
 	(void)state;
-	need_device();
+	need_both_modes();
 	before = snapshot();
 	shared = open_dev("");
 	accels = info_of(shared).num_accels;
