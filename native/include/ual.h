@@ -32,6 +32,8 @@
  *    57-bit physical space: device memory occupies PFNs [0, mem_size/4096);
  *    host pages registered through ual_mem_register() appear in the local
  *    accelerator's host aperture, at physical addresses >= UAL_HOST_BASE.
+ *    A host page can be named (mapped, linked, granted) only through the
+ *    handle that registered it: no handle reaches host memory it did not pin.
  *
  * Locking (the order in which a call nests its locks, outermost first):
  *   1. fabric registry lock  (ual_open / ual_close of named in-process fabrics)
@@ -455,7 +457,8 @@ int ual_mem_unregister(ual_dev *dev, void *addr);
  * an unknown @initiator, UAL_EINVAL for zero @npages or bad @prot, UAL_ERANGE
  * for pages outside the target's memory, UAL_EOVERFLOW if the range wraps,
  * UAL_EEXIST if it overlaps a grant to the same initiator, UAL_ENOSPC if the
- * grant table is full.
+ * grant table is full, UAL_ENOENT for pages not allocated or registered.
+ * (A host page registered through another handle also gives UAL_EPERM.)
  */
 int ual_grant(ual_dev *dev, uint32_t target, uint32_t initiator,
 	      uint64_t pfn, uint64_t npages, uint32_t prot);
@@ -496,7 +499,8 @@ int ual_revoke(ual_dev *dev, uint32_t target, uint32_t initiator,
  * Return: 0; UAL_ENOTSUP if the fabric lacks physical mode, UAL_ENODEV for an
  * unknown @target, UAL_EINVAL for NULL arrays, zero @n or bad @prot,
  * UAL_ERANGE for a PFN outside @target's memory, UAL_ENOENT for a PFN that is
- * not allocated or registered. On error @addrs_out is left untouched.
+ * not allocated or registered, UAL_EPERM for a host page registered through
+ * another handle. On error @addrs_out is left untouched.
  */
 int ual_map_pfns(ual_dev *dev, uint32_t target, const uint64_t *pfns, uint64_t n,
 		 uint32_t prot, struct ual_faddr *addrs_out);
@@ -549,7 +553,9 @@ int ual_iova_alloc(ual_dev *dev, uint64_t size, uint32_t flags, uint64_t *iova_o
  * alignment, zero @n, NULL @pfns or bad @prot, UAL_ERANGE if the pages pass
  * the end of the range or a PFN is outside @target's memory, UAL_EOVERFLOW if
  * offset arithmetic wraps, UAL_ENODEV for an unknown @target, UAL_EBUSY if a
- * page is already linked, UAL_ENOMEM if the page-table pool is exhausted.
+ * page is already linked, UAL_ENOMEM if the page-table pool is exhausted,
+ * UAL_ENOENT for a PFN not allocated or registered, UAL_EPERM for a host page
+ * registered through another handle.
  */
 int ual_iova_link(ual_dev *dev, uint64_t iova, uint64_t offset, uint32_t target,
 		  const uint64_t *pfns, uint64_t n, uint32_t prot);
