@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: Apache-2.0 */
+/* SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0 */
 /*
  * fabric.h - the fabric model: accelerators with their fabric domain
  * (IOVA allocator, page tables, TLB), target side (device memory, host

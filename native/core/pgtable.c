@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0
 /*
  * pgtable.c - radix page tables with a lazily backed pool of table pages,
  * large (2 MiB) and contiguous-hint (64 KiB) leaves, and reclaim-safe

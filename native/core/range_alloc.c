@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: Apache-2.0
+// SPDX-License-Identifier: GPL-2.0-only OR Apache-2.0
 /*
  * range_alloc.c - AVL trees of free and allocated ranges (see range_alloc.h).
  *
