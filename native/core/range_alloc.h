@@ -10,18 +10,31 @@
  *  - allocated ranges, each with a caller's data pointer.
  * Free ranges never touch (adjacent ones are merged), which lets a search
  * skip whole subtrees that lie below a lower bound.
+ *
+ * The trees have parent pointers and rebalance bottom-up: an insert or a
+ * remove walks up only while a height or a subtree maximum changes (O(1)
+ * amortized for the rotations; the walk usually stops within a few levels),
+ * and freeing the range just allocated or found needs no search. Nodes
+ * come from per-allocator chunks (a small slab) instead of one allocation
+ * each; a chunk is returned once all its nodes are free, keeping at most one
+ * empty chunk in reserve.
  */
 #ifndef UAL_RANGE_ALLOC_H
 #define UAL_RANGE_ALLOC_H
 
 #include "compat.h"
 
+struct ra_chunk;
+
 struct ra_node {
-	struct ra_node *left, *right;
+	struct ra_node *left, *right, *parent;
+	struct ra_chunk *chunk;	/* the slab chunk holding this node */
 	u64 start;
 	u64 len;
-	u64 max_len;	/* free tree: largest len in this subtree */
-	void *data;	/* used tree: the caller's */
+	union {
+		u64 max_len;	/* free tree: largest len in this subtree */
+		void *data;	/* used tree: the caller's */
+	};
 	int height;
 };
 
@@ -31,7 +44,12 @@ struct range_alloc {
 	u64 base, end;		/* the space: [base, end) */
 	u64 free_units;
 	u64 nr_used;
-	ual_atomic64_t *ctr;	/* allocation counter charged for nodes */
+	ual_atomic64_t *ctr;	/* allocation counter charged for chunks */
+	/* Node slab: chunks with a free node first (a chunk that just got one
+	 * back goes to the head, an empty one to the tail), full chunks apart. */
+	struct ual_list partial, full;
+	u32 nr_empty;		/* empty chunks kept (at most one) */
+	u32 chunk_nodes;	/* nodes of the next chunk: 4, doubling to 64 */
 	/* The range last allocated or found by ra_lookup(): runs of lookups
 	 * into one range (the PFNs of a link) and calls about the range just
 	 * allocated skip the tree walk. Always a live node of the used tree
@@ -39,14 +57,17 @@ struct range_alloc {
 	struct ra_node *hint;
 };
 
-/* Initialise an allocator of [base, end); allocates one node. */
+/* Initialise an allocator of [base, end); allocates one (small) chunk of
+ * nodes. May sleep (allocation). */
 int ra_init(struct range_alloc *ra, u64 base, u64 end, ual_atomic64_t *ctr);
-/* Free every node; the caller owns whatever the data pointers point to. */
+/* Free every node (chunk by chunk, no tree walk); the caller owns whatever
+ * the data pointers point to. */
 void ra_destroy(struct range_alloc *ra);
 
 /*
  * ra_alloc() - allocate @len units aligned to @align (a power of two),
  * lying inside [lo, hi), lowest address first.
+ * May sleep when it needs a new chunk of nodes.
  * Return: 0 and *@start; UAL_ENOSPC if nothing fits, UAL_ENOMEM if a node
  * could not be allocated (then nothing changed), UAL_EINVAL for len 0 or a
  * bad alignment.
@@ -61,7 +82,9 @@ int ra_alloc(struct range_alloc *ra, u64 len, u64 align, u64 lo, u64 hi,
  */
 int ra_reserve(struct range_alloc *ra, u64 start, u64 len, void *data);
 
-/* Free the range starting exactly at @start; never allocates. UAL_ENOENT. */
+/* Free the range starting exactly at @start; never allocates (it may
+ * return an empty chunk). O(1) search when @start is the hinted range.
+ * Return: 0 or UAL_ENOENT. */
 int ra_free(struct range_alloc *ra, u64 start);
 
 /* The allocated range starting exactly at @start, or NULL; O(1) for the
@@ -87,7 +110,8 @@ static inline u64 ra_free_units(const struct range_alloc *ra)
 	return ra->free_units;
 }
 
-/* Debug/test: check AVL balance, ordering, augmentation, merging. */
+/* Debug/test: check AVL balance, parent links, ordering, augmentation,
+ * merging and the slab's node accounting. */
 bool ra_check(const struct range_alloc *ra);
 
 #endif /* UAL_RANGE_ALLOC_H */

@@ -22,15 +22,31 @@ static const struct ual_backend_ops *const backends[] = {
 /* Later minors add these: named so the error says so. */
 static const char *const future_backends[] = { "vfio" };
 
-#define ERR_CTX(name) struct ual_err err_ = { .op = name, .msg = "" }
+/*
+ * The error context of one call. Only the op name and an empty message are
+ * set up front (an initializer would zero all 264 bytes on every call, a
+ * measurable share of a 30 ns translate); the message is formatted, and
+ * copied to the thread's last error, only when the call fails.
+ */
+#define ERR_CTX(name) struct ual_err err_; err_ctx_init(&err_, name)
 #define ERR (&err_)
+
+static inline void err_ctx_init(struct ual_err *err, const char *op)
+{
+	err->op = op;
+	err->msg[0] = '\0';
+}
 
 static int fail(struct ual_err *err, int code)
 {
 	if (code < 0) {
+		size_t n;
+
 		if (!err->msg[0])
 			ual_err_set(err, code, "%s", ual_strerror(code));
-		memcpy(last_error, err->msg, sizeof(last_error));
+		n = strnlen(err->msg, sizeof(err->msg) - 1);
+		memcpy(last_error, err->msg, n);
+		last_error[n] = '\0';
 	}
 	return code;
 }
