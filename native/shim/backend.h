@@ -33,7 +33,8 @@ enum ual_opt {
 /*
  * struct ual_uri - "scheme:[name][?k=v&...]" parsed, defaults filled in.
  * @name: the fabric name (fake), or the device path (kmod: absolute, may
- *        contain '/', UAL_KMOD_DEFAULT_PATH when empty).
+ *        contain '/', UAL_KMOD_DEFAULT_PATH when empty), or the PCI address
+ *        (vfio: may contain ':').
  * @set: bit n set when option n (enum ual_opt) was given.
  */
 struct ual_uri {
@@ -104,5 +105,6 @@ struct ual_backend_ops {
 
 extern const struct ual_backend_ops ual_fake_ops;
 extern const struct ual_backend_ops ual_kmod_ops;
+extern const struct ual_backend_ops ual_vfio_ops;
 
 #endif /* UAL_BACKEND_H */

@@ -17,10 +17,8 @@ static _Thread_local char last_error[UAL_ERR_MSG_MAX];
 static const struct ual_backend_ops *const backends[] = {
 	&ual_fake_ops,
 	&ual_kmod_ops,
+	&ual_vfio_ops,
 };
-
-/* Later minors add these: named so the error says so. */
-static const char *const future_backends[] = { "vfio" };
 
 /*
  * The error context of one call. Only the op name and an empty message are
@@ -111,11 +109,6 @@ UAL_API int ual_open(const char *uri, ual_dev **out)
 	for (i = 0; i < UAL_ARRAY_SIZE(backends); i++)
 		if (!strcmp(u.scheme, backends[i]->name))
 			return fail(ERR, backends[i]->open(&u, out, ERR));
-	for (i = 0; i < UAL_ARRAY_SIZE(future_backends); i++)
-		if (!strcmp(u.scheme, future_backends[i]))
-			return fail(ERR, ual_err_set(ERR, UAL_ENODEV,
-					"backend '%s' is not available in this ABI version",
-					u.scheme));
 	return fail(ERR, ual_err_set(ERR, UAL_ENODEV, "unknown backend '%s'", u.scheme));
 }
 

@@ -119,8 +119,8 @@ static void test_open_dispatch(void **state)
 	assert_msg_contains(ual_last_error(), "cannot open /nonexistent/ualmock");
 	assert_int_equal(ual_open("kmod:dev/ualmock", &d), UAL_EINVAL);
 	assert_msg_contains(ual_last_error(), "device path 'dev/ualmock' is not absolute");
-	assert_int_equal(ual_open("vfio:x", &d), UAL_ENODEV);
-	assert_msg_contains(ual_last_error(), "'vfio' is not available");
+	assert_int_equal(ual_open("vfio:x", &d), UAL_EINVAL);
+	assert_msg_contains(ual_last_error(), "'x' is not a PCI address");
 	assert_int_equal(ual_open("nope:", &d), UAL_ENODEV);
 	assert_string_equal(ual_last_error(), "open: unknown backend 'nope'");
 	assert_int_equal(ual_open("fake:?accels=2&local=2", &d), UAL_ENODEV);
