@@ -127,6 +127,8 @@ void ual_memset(void *dst, int c, size_t n);
  * prove that an ENOMEM in the middle of an operation changes nothing.
  */
 void ual_compat_fail_alloc_after(u64 n);
+/* Test hook: ual_zalloc() allocations not yet passed to ual_free(). */
+u64 ual_compat_live_allocs(void);
 
 /* ---- locks ---------------------------------------------------------- */
 typedef struct ual_mutex {

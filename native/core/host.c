@@ -63,6 +63,7 @@ int host_register(struct host_aperture *ha, struct host_space *hs, u64 uaddr, u6
 		  struct ual_err *err)
 {
 	u32 nr_runs = frames ? count_runs(frames, npages) : 1, r;
+	bool fresh = !hs->ready;	/* index created by this call: undone on failure */
 	struct host_reg *reg;
 	u64 i, start;
 	int ret;
@@ -80,8 +81,10 @@ int host_register(struct host_aperture *ha, struct host_space *hs, u64 uaddr, u6
 		hs->ready = true;
 	}
 	reg = ual_zalloc(ha->ctr, sizeof(*reg) + sizeof(reg->runs[0]) * nr_runs);
-	if (!reg)
-		return ual_err_set(err, UAL_ENOMEM, "out of memory for a registration");
+	if (!reg) {
+		ret = ual_err_set(err, UAL_ENOMEM, "out of memory for a registration");
+		goto fail_index;
+	}
 	reg->space = hs;
 	reg->uaddr = uaddr;
 	reg->npages = npages;
@@ -94,11 +97,13 @@ int host_register(struct host_aperture *ha, struct host_space *hs, u64 uaddr, u6
 	if (ret) {
 		ual_free(reg);
 		if (ret == UAL_EEXIST || ret == UAL_ERANGE)
-			return ual_err_set(err, UAL_EEXIST,
-					   "buffer 0x%llx+0x%llx overlaps a registered buffer",
-					   (unsigned long long)uaddr,
-					   (unsigned long long)(npages << UAL_PAGE_SHIFT));
-		return ual_err_set(err, ret, "out of memory for allocator metadata");
+			ret = ual_err_set(err, UAL_EEXIST,
+					  "buffer 0x%llx+0x%llx overlaps a registered buffer",
+					  (unsigned long long)uaddr,
+					  (unsigned long long)(npages << UAL_PAGE_SHIFT));
+		else
+			ret = ual_err_set(err, ret, "out of memory for allocator metadata");
+		goto fail_index;
 	}
 
 	if (!frames) {
@@ -144,10 +149,15 @@ fail_runs:
 	ra_free(&hs->uaddrs, uaddr >> UAL_PAGE_SHIFT);
 	ual_free(reg);
 	if (ret == UAL_ENOSPC)
-		return ual_err_set(err, UAL_ENOSPC, "host aperture full");
-	if (ret == UAL_EEXIST)
-		return ual_err_set(err, UAL_EEXIST, "a host frame is already registered");
-	return ual_err_set(err, ret, "out of memory for allocator metadata");
+		ret = ual_err_set(err, UAL_ENOSPC, "host aperture full");
+	else if (ret == UAL_EEXIST)
+		ret = ual_err_set(err, UAL_EEXIST, "a host frame is already registered");
+	else
+		ret = ual_err_set(err, ret, "out of memory for allocator metadata");
+fail_index:
+	if (fresh)
+		host_space_destroy(hs);
+	return ret;
 }
 
 int host_find_uaddr(struct host_space *hs, u64 uaddr, struct host_reg **reg,

@@ -14,6 +14,13 @@ _Static_assert(sizeof(pthread_mutex_t) <= sizeof(ual_mutex_t),
 	       "ual_mutex_t too small for pthread_mutex_t");
 
 static ual_atomic64_t fail_after;
+/* Allocations not yet freed (tests: a failed call must leave it unchanged). */
+static ual_atomic64_t live_allocs;
+
+u64 ual_compat_live_allocs(void)
+{
+	return ual_atomic64_read(&live_allocs);
+}
 
 void ual_compat_fail_alloc_after(u64 n)
 {
@@ -31,11 +38,15 @@ void *ual_zalloc(ual_atomic64_t *ctr, size_t size)
 
 	if (p && ctr)
 		ual_atomic64_add(ctr, 1);
+	if (p)
+		ual_atomic64_add(&live_allocs, 1);
 	return p;
 }
 
 void ual_free(void *p)
 {
+	if (p)
+		ual_atomic64_add(&live_allocs, (u64)-1);
 	free(p);
 }
 
