@@ -126,6 +126,14 @@ static void t_uri_errors(void **state)
 
 /* ---- the real device ------------------------------------------------------ */
 
+/* A call that must succeed; the library's message on failure. */
+#define OK(call)								\
+	do {									\
+		int r_ = (call);						\
+		if (r_)								\
+			fail_msg("%s = %d: %s", #call, r_, ual_last_error());	\
+	} while (0)
+
 static const char *dev_uri(void)
 {
 	return getenv("UAL_VFIO_URI");
@@ -148,6 +156,9 @@ struct rig {
 	u64 iova;		/* virtual: pages 0-3 host, page 4 device */
 };
 
+/* The rig of the running test, closed by teardown if the test failed. */
+static struct rig *live;
+
 static struct ual_faddr host_at(struct rig *r, u64 off)
 {
 	if (r->virt)
@@ -165,20 +176,21 @@ static struct ual_faddr dev_at(struct rig *r, u64 off)
 static void rig_up(struct rig *r)
 {
 	memset(r, 0, sizeof(*r));
-	assert_int_equal(ual_open(dev_uri(), &r->d), 0);
-	assert_int_equal(ual_query(r->d, &r->info), 0);
+	OK(ual_open(dev_uri(), &r->d));
+	live = r;
+	OK(ual_query(r->d, &r->info));
 	r->virt = r->info.modes == UAL_MODE_VIRTUAL;
 	r->host = aligned_alloc(4096, 4 * 4096);
 	assert_non_null(r->host);
 	memset(r->host, 0xa5, 4 * 4096);
-	assert_int_equal(ual_mem_register(r->d, r->host, 4 * 4096, r->hpfn), 0);
-	assert_int_equal(ual_mem_alloc(r->d, 4096, 0, &r->dpfn), 0);
+	OK(ual_mem_register(r->d, r->host, 4 * 4096, r->hpfn));
+	OK(ual_mem_alloc(r->d, 4096, 0, &r->dpfn));
 	if (r->virt) {
-		assert_int_equal(ual_iova_alloc(r->d, 8 * 4096, 0, &r->iova), 0);
-		assert_int_equal(ual_iova_link(r->d, r->iova, 0, 0, r->hpfn, 4, UAL_PROT_RW), 0);
+		OK(ual_iova_alloc(r->d, 8 * 4096, 0, &r->iova));
+		OK(ual_iova_link(r->d, r->iova, 0, 0, r->hpfn, 4, UAL_PROT_RW));
 		assert_int_equal(ual_iova_link(r->d, r->iova, 4 * 4096, 0, &r->dpfn, 1, UAL_PROT_RW),
 				 0);
-		assert_int_equal(ual_iova_sync(r->d, r->iova, 0, 8 * 4096), 0);
+		OK(ual_iova_sync(r->d, r->iova, 0, 8 * 4096));
 	}
 }
 
@@ -186,19 +198,28 @@ static void rig_down(struct rig *r)
 {
 	ual_close(r->d);	/* frees range, links, registration */
 	free(r->host);
+	live = NULL;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	if (live)
+		rig_down(live);
+	return 0;
 }
 
 static u32 drain(ual_dev *d, struct ual_fault *f, u32 max)
 {
 	u32 n = 0;
 
-	assert_int_equal(ual_fault_read(d, f, max, &n, NULL), 0);
+	OK(ual_fault_read(d, f, max, &n, NULL));
 	return n;
 }
 
 static void t_dev_info(void **state)
 {
-	struct rig r;
+	static struct rig r;	/* teardown reaches it after a failure */
 
 	(void)state;
 	NEED_DEVICE();
@@ -220,7 +241,7 @@ static void t_dev_info(void **state)
 static void t_dev_roundtrip(void **state)
 {
 	struct ual_fault f[4];
-	struct rig r;
+	static struct rig r;	/* teardown reaches it after a failure */
 	u64 k, len = 4032;
 
 	(void)state;
@@ -229,8 +250,8 @@ static void t_dev_roundtrip(void **state)
 	for (k = 0; k < 4096; k++)
 		r.host[k] = (u8)(k * 7 + 3);
 	struct ual_faddr h0 = host_at(&r, 0), h1 = host_at(&r, 4096), d0 = dev_at(&r, 0);
-	assert_int_equal(ual_copy(r.d, 0, &d0, &h0, len), 0);
-	assert_int_equal(ual_copy(r.d, 0, &h1, &d0, len), 0);
+	OK(ual_copy(r.d, 0, &d0, &h0, len));
+	OK(ual_copy(r.d, 0, &h1, &d0, len));
 	for (k = 0; k < len; k++)
 		if (r.host[4096 + k] != r.host[k])
 			fail_msg("byte %llu: 0x%02x, sent 0x%02x", (unsigned long long)k,
@@ -241,8 +262,8 @@ static void t_dev_roundtrip(void **state)
 	 * middle of the buffer and back. */
 	struct ual_faddr hx = host_at(&r, 4096 - 1024), dm = dev_at(&r, 1024);
 	struct ual_faddr hy = host_at(&r, 3 * 4096 - 512);
-	assert_int_equal(ual_copy(r.d, 0, &dm, &hx, 2048), 0);
-	assert_int_equal(ual_copy(r.d, 0, &hy, &dm, 2048), 0);
+	OK(ual_copy(r.d, 0, &dm, &hx, 2048));
+	OK(ual_copy(r.d, 0, &hy, &dm, 2048));
 	assert_memory_equal(r.host + 3 * 4096 - 512, r.host + 4096 - 1024, 2048);
 	assert_int_equal(drain(r.d, f, 4), 0);
 	rig_down(&r);
@@ -252,7 +273,7 @@ static void t_dev_roundtrip(void **state)
 static void t_dev_refusals(void **state)
 {
 	struct ual_fault f[4];
-	struct rig r;
+	static struct rig r;	/* teardown reaches it after a failure */
 	u8 before[4 * 4096];
 
 	(void)state;
@@ -283,7 +304,7 @@ static void t_dev_refusals(void **state)
 static void t_dev_unlinked_iova(void **state)
 {
 	struct ual_fault f[4];
-	struct rig r;
+	static struct rig r;	/* teardown reaches it after a failure */
 	u64 k, range;
 	int ret;
 
@@ -298,11 +319,11 @@ static void t_dev_unlinked_iova(void **state)
 	struct ual_faddr h2 = host_at(&r, 2 * 4096), d0 = dev_at(&r, 0), h0 = host_at(&r, 0);
 	for (k = 0; k < 4096; k++)
 		r.host[k] = (u8)(k ^ 0x3c);
-	assert_int_equal(ual_copy(r.d, 0, &d0, &h0, 1024), 0);	/* known bytes in the buffer */
-	assert_int_equal(ual_copy(r.d, 0, &h2, &d0, 1024), 0);	/* they arrive while linked */
+	OK(ual_copy(r.d, 0, &d0, &h0, 1024));	/* known bytes in the buffer */
+	OK(ual_copy(r.d, 0, &h2, &d0, 1024));	/* they arrive while linked */
 	assert_memory_equal(r.host + 2 * 4096, r.host, 1024);
 	memset(r.host + 2 * 4096, 0x5a, 4096);
-	assert_int_equal(ual_iova_unlink(r.d, r.iova, 2 * 4096, 4096), 0);
+	OK(ual_iova_unlink(r.d, r.iova, 2 * 4096, 4096));
 	ret = ual_copy(r.d, 0, &h2, &d0, 1024);
 	assert_int_equal(ret, UAL_EFAULT);
 	print_message("unlinked: %s\n", ual_last_error());
@@ -318,7 +339,7 @@ static void t_dev_unlinked_iova(void **state)
 	if (access("/dev/kmsg", R_OK) == 0)
 		assert_msg_contains(ual_last_error(), "the IOMMU blocked it");
 	/* A range never linked at all. */
-	assert_int_equal(ual_iova_alloc(r.d, 4096, 0, &range), 0);
+	OK(ual_iova_alloc(r.d, 4096, 0, &range));
 	struct ual_faddr never = { range, 0, 0 };
 	assert_int_equal(ual_copy(r.d, 0, &never, &d0, 64), UAL_EFAULT);
 	print_message("never linked: %s\n", ual_last_error());
@@ -329,7 +350,7 @@ static void t_dev_unlinked_iova(void **state)
 	assert_int_equal(f[0].access, UAL_ACCESS_READ);
 	/* The buffer still holds what it held: copy it out to linked page 3. */
 	struct ual_faddr h3 = host_at(&r, 3 * 4096);
-	assert_int_equal(ual_copy(r.d, 0, &h3, &d0, 1024), 0);
+	OK(ual_copy(r.d, 0, &h3, &d0, 1024));
 	assert_memory_equal(r.host + 3 * 4096, r.host, 1024);
 	rig_down(&r);
 }
@@ -337,7 +358,7 @@ static void t_dev_unlinked_iova(void **state)
 /* Closing a handle takes its IOMMU mappings away. */
 static void t_dev_close_unmaps(void **state)
 {
-	struct rig r;
+	static struct rig r;	/* teardown reaches it after a failure */
 	ual_dev *b;
 	u8 *page = aligned_alloc(4096, 4096);
 	u64 pfn, iova;
@@ -351,10 +372,10 @@ static void t_dev_close_unmaps(void **state)
 		skip();
 	}
 	memset(page, 0x77, 4096);
-	assert_int_equal(ual_open_peer(r.d, 0, &b), 0);
-	assert_int_equal(ual_mem_register(b, page, 4096, &pfn), 0);
-	assert_int_equal(ual_iova_alloc(b, 4096, 0, &iova), 0);
-	assert_int_equal(ual_iova_link(b, iova, 0, 0, &pfn, 1, UAL_PROT_RW), 0);
+	OK(ual_open_peer(r.d, 0, &b));
+	OK(ual_mem_register(b, page, 4096, &pfn));
+	OK(ual_iova_alloc(b, 4096, 0, &iova));
+	OK(ual_iova_link(b, iova, 0, 0, &pfn, 1, UAL_PROT_RW));
 	ual_close(b);
 	struct ual_faddr gone = { iova, 0, 0 }, d0 = dev_at(&r, 0);
 	assert_int_equal(ual_copy(r.d, 0, &gone, &d0, 64), UAL_EFAULT);
@@ -370,11 +391,11 @@ int main(void)
 		cmocka_unit_test(t_plan_never_aborts),
 		cmocka_unit_test(t_plan_edges),
 		cmocka_unit_test(t_uri_errors),
-		cmocka_unit_test(t_dev_info),
-		cmocka_unit_test(t_dev_roundtrip),
-		cmocka_unit_test(t_dev_refusals),
-		cmocka_unit_test(t_dev_unlinked_iova),
-		cmocka_unit_test(t_dev_close_unmaps),
+		cmocka_unit_test_teardown(t_dev_info, teardown),
+		cmocka_unit_test_teardown(t_dev_roundtrip, teardown),
+		cmocka_unit_test_teardown(t_dev_refusals, teardown),
+		cmocka_unit_test_teardown(t_dev_unlinked_iova, teardown),
+		cmocka_unit_test_teardown(t_dev_close_unmaps, teardown),
 	};
 
 	return cmocka_run_group_tests_name("vfio", tests, NULL, NULL);

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -702,12 +703,20 @@ static u64 page_left(u64 addr, u64 off)
 	return UAL_PAGE_SIZE - ((addr + off) & (UAL_PAGE_SIZE - 1));
 }
 
-/* Whether any page of the IOVA window [addr, addr + len) is linked. */
-static bool window_linked(struct vfio_dev *d, u64 addr, u64 len)
+/* Whether any page of the IOVA window [addr, addr + len) is linked: the
+ * page tables themselves (not the TLB), so nothing is recorded. */
+static bool window_linked(struct vfio_fab *vf, u64 addr, u64 len)
 {
-	u64 count = 0;
+	struct ual_accel *a = accel0(vf);
+	struct pt_leaf leaf;
+	bool linked = false;
+	u64 p, skip;
 
-	return fab_dump(&d->owner, addr, len, NULL, 0, &count, NULL) || count;
+	ual_mutex_lock(&a->dom.lock);
+	for (p = addr & ~(UAL_PAGE_SIZE - 1); p < addr + len && !linked; p += UAL_PAGE_SIZE)
+		linked = pt_lookup(&a->dom.pt, p, &leaf, &skip);
+	ual_mutex_unlock(&a->dom.lock);
+	return linked;
 }
 
 /*
@@ -780,7 +789,7 @@ static int copy_to_unlinked(struct vfio_dev *d, const struct ual_faddr *dst,
 	struct vfio_fab *vf = d->vf;
 	struct dma_seg pieces[8], scratch[VFIO_MAX_SEGS];
 	struct ual_xlate x;
-	char line[200];
+	char line[200], core[UAL_ERR_MSG_MAX];
 	u32 nseg;
 	u64 off, step, where, fault_addr = 0;
 	u32 n = 0;
@@ -808,13 +817,16 @@ static int copy_to_unlinked(struct vfio_dev *d, const struct ual_faddr *dst,
 	if (!ret)
 		return ual_err_set(err, UAL_EIO, "IOVA 0x%llx translates though nothing is linked",
 				   (unsigned long long)dst->addr);
+	/* The core's words ("write of 0x... (IOVA) ...: not present"), without
+	 * its "copy: " prefix: err->msg is rewritten below. */
+	snprintf(core, sizeof(core), "%s", strncmp(err->msg, "copy: ", 6) ? err->msg : err->msg + 6);
 	vfio_kmsg_skip(&vf->hw);
 	ret = run_plan(vf, pieces, n, true, NULL);
 	if (ret)
 		return ual_err_set(err, UAL_EIO, "%s; the transfer sent to probe the IOMMU failed",
-				   err->msg);
+				   core);
 	seen = vfio_kmsg_dmar(&vf->hw, 1000, line, sizeof(line), &fault_addr);
-	return ual_err_set(err, UAL_EFAULT, "%.120s; sent to the device anyway: %s%s%s", err->msg,
+	return ual_err_set(err, UAL_EFAULT, "%.100s; sent to the device anyway: %s%s%s", core,
 			   seen ? "the IOMMU blocked it (kernel: " :
 			   vf->hw.kmsg < 0 ? "no kernel log to confirm the IOMMU blocked it "
 					     "(/dev/kmsg not readable)" :
@@ -877,8 +889,8 @@ static int vfio_copy(struct ual_dev *dev, u32 initiator, const struct ual_faddr 
 				  vf->q->name, vf->bdf);
 		goto out;
 	}
-	if (vf->mode == UAL_MODE_VIRTUAL && !dst->route && !window_linked(d, dst->addr, len) &&
-	    (src->route || window_linked(d, src->addr, len))) {
+	if (vf->mode == UAL_MODE_VIRTUAL && !dst->route && !window_linked(vf, dst->addr, len) &&
+	    (src->route || window_linked(vf, src->addr, len))) {
 		ret = copy_to_unlinked(d, dst, src, len, err);
 		goto out;
 	}
