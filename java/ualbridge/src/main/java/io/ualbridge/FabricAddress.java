@@ -28,6 +28,11 @@ public record FabricAddress(boolean routed, int target, long address) {
      *                                  2<sup>57</sup> or more, or an IOVA has a non-zero target
      */
     public FabricAddress {
+        routeWord(routed, target, address);
+    }
+
+    /** Validates components as the constructor does and returns their route word, without allocating. */
+    static int routeWord(boolean routed, int target, long address) {
         if (routed) {
             if (target < 0 || target > ROUTE_TARGET_MASK) {
                 throw new IllegalArgumentException("target " + target + " outside 0..1023");
@@ -36,9 +41,12 @@ public record FabricAddress(boolean routed, int target, long address) {
                 throw new IllegalArgumentException(
                         "physical address 0x" + Long.toHexString(address) + " does not fit 57 bits");
             }
-        } else if (target != 0) {
+            return ROUTE_PHYS | target;
+        }
+        if (target != 0) {
             throw new IllegalArgumentException("an IOVA has no target (got " + target + ")");
         }
+        return 0;
     }
 
     /**

@@ -40,6 +40,8 @@ public final class UalDevice implements AutoCloseable {
     private final int acceleratorId;
     /** Children that hold Java-side resources to release when the device closes (owned host buffers). */
     private final Map<Object, Runnable> children = new ConcurrentHashMap<>();
+    /** Open translators; guarded by {@code this}. While one is open the handle may not close. */
+    private final List<Translator> translators = new ArrayList<>();
 
     private UalDevice(MemorySegment raw, String uri) {
         Arena a = Arena.ofShared();
@@ -467,6 +469,28 @@ public final class UalDevice implements AutoCloseable {
     }
 
     /**
+     * Creates an allocation-free translator for the calling thread: {@link Translator#translate} does what
+     * {@link #translate(int, FabricAddress, int)} does without creating objects or throwing for refused requests,
+     * for hot loops. The translator belongs to the calling thread; close it when done, since this device cannot
+     * close while it is open.
+     *
+     * @return the translator
+     * @throws IllegalStateException if the handle is closed
+     */
+    public Translator translator() {
+        synchronized (this) {
+            ensureOpen();
+            Translator t = new Translator(this, handle);
+            translators.add(t);
+            return t;
+        }
+    }
+
+    synchronized void untrackTranslator(Translator t) {
+        translators.remove(t);
+    }
+
+    /**
      * Moves bytes through the fabric as an initiator's DMA engine. All requests are checked before any byte
      * moves: a refused request fails the whole copy and records one fault.
      *
@@ -537,13 +561,21 @@ public final class UalDevice implements AutoCloseable {
      * registrations, grants); host buffers allocated by {@link #allocateHostBuffer} are freed. Children become
      * unusable. Idempotent.
      *
-     * @throws IllegalStateException if another thread is inside a call on this handle (the handle stays open)
+     * @throws IllegalStateException if another thread is inside a call on this handle, or a {@link Translator} of
+     *                               it is still open on a live thread (the handle stays open)
      */
     @Override
     public void close() {
         synchronized (this) {
             if (!arena.scope().isAlive()) {
                 return;
+            }
+            // A translator passes the raw handle without acquiring the arena: it must be gone first. One whose
+            // thread ended can make no more calls.
+            translators.removeIf(t -> !t.ownerAlive());
+            if (!translators.isEmpty()) {
+                throw new IllegalStateException("accelerator " + acceleratorId + ": cannot close while "
+                        + translators.size() + " translator(s) of this handle are open; close them first");
             }
             try {
                 arena.close();

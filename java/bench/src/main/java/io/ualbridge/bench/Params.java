@@ -8,6 +8,8 @@ final class Params {
     /** Pages of the PREALLOC range that link benchmarks use. */
     static final int LINK_PAGES = 4096;
     static final long TWO_MIB = 2L << 20;
+    /** Calls per JMH invocation of trivial_call (the C side loops the same way). */
+    static final int TRIVIAL_LOOP = 100;
 
     private Params() {
     }
