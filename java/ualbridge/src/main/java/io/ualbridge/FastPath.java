@@ -29,7 +29,10 @@ import io.ualbridge.internal.ual_xlate;
  * <p>Closing a device concurrently stays safe: the device handle is passed as a segment of the device's shared
  * arena, and the linker keeps that arena acquired for the duration of every downcall, critical or not, so
  * {@link UalDevice#close()} cannot run {@code ual_close} while a call is inside libual (it throws
- * {@link IllegalStateException} instead), and a call after close throws before reaching native code.
+ * {@link IllegalStateException} instead), and a call after close throws before reaching native code. The one
+ * exception is {@link Translator}: it passes a global-scope view of the handle (no per-call acquire, which costs
+ * atomic operations on a shared arena) and relies instead on the device refusing to close while any translator
+ * is open.
  *
  * <p>Nothing here allocates on the Java heap per call: per-thread scratch segments are allocated once.
  */

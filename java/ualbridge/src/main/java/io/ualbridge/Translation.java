@@ -1,7 +1,8 @@
 package io.ualbridge;
 
 /**
- * The result of a successful {@link UalDevice#translate translation} ({@code struct ual_xlate}).
+ * The result of a successful {@link UalDevice#translate translation} ({@code struct ual_xlate}). Hot loops that
+ * cannot afford one record per call use a {@link Translator}, which exposes the same fields through getters.
  *
  * @param target   accelerator that owns the page
  * @param phys     physical address at the target
