@@ -1,6 +1,7 @@
 package io.ualbridge;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteOrder;
 
 import io.ualbridge.internal.UalNative;
 import io.ualbridge.internal.ual_faddr;
@@ -34,6 +35,22 @@ import io.ualbridge.internal.ual_xlate;
  * other methods: the device handle cannot be freed while a translator can still pass it to libual.
  */
 public final class Translator implements AutoCloseable {
+    // The structs live in long[] words read and written directly (no segment accessor per field: bounds, scope
+    // and read-only checks on every access cost a few nanoseconds on a ~30 ns call). Word index and bit shift of
+    // each field come from the generated layouts and the platform's byte order.
+    private static final boolean BIG_ENDIAN = ByteOrder.nativeOrder() == ByteOrder.BIG_ENDIAN;
+    private static final int FA_ADDR = word(ual_faddr.addr$offset());
+    private static final int FA_ROUTE = word(ual_faddr.route$offset());
+    private static final int FA_ROUTE_SHIFT = shift(ual_faddr.route$offset(), 4);
+    private static final int XL_TARGET = word(ual_xlate.target$offset());
+    private static final int XL_TARGET_SHIFT = shift(ual_xlate.target$offset(), 2);
+    private static final int XL_FLAGS = word(ual_xlate.flags$offset());
+    private static final int XL_FLAGS_SHIFT = shift(ual_xlate.flags$offset(), 4);
+    private static final int XL_PHYS = word(ual_xlate.phys$offset());
+    private static final int XL_PAGE_SIZE = word(ual_xlate.page_size$offset());
+    private static final int XL_PROT = word(ual_xlate.prot$offset());
+    private static final int XL_PROT_SHIFT = shift(ual_xlate.prot$offset(), 4);
+
     private final UalDevice device;
     private final MemorySegment handle;
     private final Thread owner;
@@ -74,8 +91,8 @@ public final class Translator implements AutoCloseable {
     public int translate(int initiator, boolean routed, int target, long address, int access) {
         checkUsable();
         int route = FabricAddress.routeWord(routed, target, address);
-        ual_faddr.addr(faddr, address);
-        ual_faddr.route(faddr, route);
+        faddrWords[FA_ADDR] = address;
+        faddrWords[FA_ROUTE] = (route & 0xffff_ffffL) << FA_ROUTE_SHIFT; // rsvd stays 0
         int rc = FastPath.translate(handle, initiator, faddr, access, xlate);
         valid = rc == 0;
         return rc;
@@ -104,7 +121,7 @@ public final class Translator implements AutoCloseable {
      */
     public int target() {
         checkResult();
-        return Short.toUnsignedInt(ual_xlate.target(xlate));
+        return (int) (xlateWords[XL_TARGET] >>> XL_TARGET_SHIFT) & 0xffff;
     }
 
     /**
@@ -115,7 +132,7 @@ public final class Translator implements AutoCloseable {
      */
     public long phys() {
         checkResult();
-        return ual_xlate.phys(xlate);
+        return xlateWords[XL_PHYS];
     }
 
     /**
@@ -126,7 +143,7 @@ public final class Translator implements AutoCloseable {
      */
     public long pageSize() {
         checkResult();
-        return ual_xlate.page_size(xlate);
+        return xlateWords[XL_PAGE_SIZE];
     }
 
     /**
@@ -138,7 +155,7 @@ public final class Translator implements AutoCloseable {
      */
     public int prot() {
         checkResult();
-        return ual_xlate.prot(xlate);
+        return (int) (xlateWords[XL_PROT] >>> XL_PROT_SHIFT);
     }
 
     /**
@@ -149,7 +166,7 @@ public final class Translator implements AutoCloseable {
      */
     public boolean tlbHit() {
         checkResult();
-        return (ual_xlate.flags(xlate) & Native.XLATE_TLB_HIT) != 0;
+        return ((int) (xlateWords[XL_FLAGS] >>> XL_FLAGS_SHIFT) & Native.XLATE_TLB_HIT) != 0;
     }
 
     /**
@@ -201,6 +218,20 @@ public final class Translator implements AutoCloseable {
             valid = false;
             device.untrackTranslator(this);
         }
+    }
+
+    /** The long[] word holding the field at byte {@code offset}. */
+    private static int word(long offset) {
+        return (int) (offset / Long.BYTES);
+    }
+
+    /** The right shift that brings a field of {@code size} bytes at byte {@code offset} to bit 0 of its word. */
+    private static int shift(long offset, int size) {
+        int inWord = (int) (offset % Long.BYTES);
+        if (inWord + size > Long.BYTES) {
+            throw new AssertionError("field at " + offset + " straddles two words");
+        }
+        return (BIG_ENDIAN ? Long.BYTES - inWord - size : inWord) * Byte.SIZE;
     }
 
     boolean ownerAlive() {
