@@ -238,6 +238,29 @@ static int check_pfn_range(const struct ual_owner *o, struct ual_accel *t, u64 p
 			   (ull)pfn, (ull)n, t->id, (ull)dm->pages);
 }
 
+/*
+ * Count the host pages among @pfns (checked) in or out of their
+ * registrations' link counts, a run of consecutive frames at a time.
+ * Target lock held. Return: the number of host pages.
+ */
+static u64 account_pfns(struct ual_accel *t, const u64 *pfns, u64 n, bool add)
+{
+	u64 i = 0, j, nhost = 0;
+
+	while (i < n) {
+		if (pfns[i] < HOST_PFN_BASE) {
+			i++;
+			continue;
+		}
+		for (j = i + 1; j < n && pfns[j] == pfns[j - 1] + 1; j++)
+			;
+		host_account(&t->tgt.host, pfns[i] - HOST_PFN_BASE, j - i, HOST_LINKED, add);
+		nhost += j - i;
+		i = j;
+	}
+	return nhost;
+}
+
 /* ---- query --------------------------------------------------------------- */
 
 int fab_query(struct ual_owner *o, struct ual_info *info)
@@ -421,7 +444,15 @@ int fab_mem_unregister(struct ual_owner *o, u64 uaddr, struct ual_err *err)
 
 	ual_mutex_lock(&a->tgt.lock);
 	ret = host_find_uaddr(&o->host, uaddr, &reg, err);
-	if (!ret) {
+	if (!ret && (reg->linked || reg->granted)) {
+		/* Its frames would be reused by the next registration (in a
+		 * kernel: any process's) while a link or grant still reaches
+		 * them. */
+		ret = ual_err_set(err, UAL_EBUSY,
+				  "buffer 0x%llx is in use: %llu page(s) linked in IOVA ranges, "
+				  "%llu page(s) granted; unlink and revoke them first",
+				  (ull)uaddr, (ull)reg->linked, (ull)reg->granted);
+	} else if (!ret) {
 		if (fab->host_ops.release)
 			fab->host_ops.release(fab->host_ops.ctx, reg);
 		host_unregister(&a->tgt.host, reg);
@@ -465,6 +496,8 @@ int fab_grant(struct ual_owner *o, u32 target, u32 initiator, u64 pfn, u64 npage
 	ret = check_pfn_range(o, a, pfn, npages, err);
 	if (!ret)
 		ret = grant_add(&a->tgt.grants, initiator, pfn, npages, prot, o, err);
+	if (!ret && pfn >= HOST_PFN_BASE)
+		host_account(&a->tgt.host, pfn - HOST_PFN_BASE, npages, HOST_GRANTED, true);
 	ual_mutex_unlock(&a->tgt.lock);
 	return ret;
 }
@@ -480,6 +513,10 @@ int fab_revoke(struct ual_owner *o, u32 target, u32 initiator, u64 pfn, u64 npag
 	a = local(o);
 	ual_mutex_lock(&a->tgt.lock);
 	ret = grant_revoke(&a->tgt.grants, initiator, pfn, npages, err);
+	/* Every page was granted, so (all or nothing) every page of a host
+	 * range belongs to a registration that counted it. */
+	if (!ret && pfn >= HOST_PFN_BASE)
+		host_account(&a->tgt.host, pfn - HOST_PFN_BASE, npages, HOST_GRANTED, false);
 	ual_mutex_unlock(&a->tgt.lock);
 	return ret;
 }
@@ -664,6 +701,8 @@ int fab_iova_link(struct ual_owner *o, u64 iova, u64 offset, u32 target, const u
 	ret = check_pfns(o, t, pfns, n, err);
 	if (!ret)
 		ret = pt_link(&d->pt, &r->pt, iova + offset, pfns, n, target, prot, err);
+	if (!ret)
+		r->host_linked += account_pfns(t, pfns, n, true);
 	ual_mutex_unlock(&t->tgt.lock);
 	if (!ret)
 		r->linked += n;
@@ -691,10 +730,41 @@ int fab_iova_sync(struct ual_owner *o, u64 iova, u64 offset, u64 len, struct ual
 	return ret;
 }
 
+/*
+ * Count the host pages linked in [start, end) of the local domain in or out
+ * of their registrations' link counts. Host pages in a domain's tables are
+ * always the local accelerator's (only their registering owner links them).
+ * Domain and target locks of @a held. Return: the number of host pages.
+ */
+static u64 account_links(struct ual_accel *a, u64 start, u64 end, bool add)
+{
+	struct pt_leaf leaf;
+	u64 p = start, skip, lo, hi, nhost = 0;
+
+	while (p < end) {
+		if (!pt_lookup(&a->dom.pt, p, &leaf, &skip)) {
+			p += skip ? skip : SZ_4K;
+			continue;
+		}
+		lo = p;
+		hi = UAL_MIN(leaf.iova + leaf.size, end);
+		if (leaf.target == a->id && leaf.pfn >= HOST_PFN_BASE) {
+			host_account(&a->tgt.host,
+				     leaf.pfn - HOST_PFN_BASE + ((lo - leaf.iova) >> UAL_PAGE_SHIFT),
+				     (hi - lo) >> UAL_PAGE_SHIFT, HOST_LINKED, add);
+			nhost += (hi - lo) >> UAL_PAGE_SHIFT;
+		}
+		p = hi;
+	}
+	return nhost;
+}
+
 int fab_iova_unlink(struct ual_owner *o, u64 iova, u64 offset, u64 len, struct ual_err *err)
 {
-	struct ual_domain *d = &local(o)->dom;
+	struct ual_accel *a = local(o);
+	struct ual_domain *d = &a->dom;
 	struct iova_range *r;
+	u64 nhost = 0;
 	int ret = need_virtual(o->fab, err);
 
 	if (!ret)
@@ -704,13 +774,28 @@ int fab_iova_unlink(struct ual_owner *o, u64 iova, u64 offset, u64 len, struct u
 	ual_mutex_lock(&d->lock);
 	r = find_range(o, iova, err);
 	ret = r ? check_part(r, offset, len, err) : UAL_ENOENT;
-	if (!ret)
+	if (ret)
+		goto out;
+	if (!r->host_linked) {
 		ret = pt_unlink(&d->pt, &r->pt, iova + offset, len, err);
+	} else {
+		/* The entries are gone after the unlink: count their host pages
+		 * out first, back in if the unlink is refused (it changed
+		 * nothing then). */
+		ual_mutex_lock(&a->tgt.lock);
+		nhost = account_links(a, iova + offset, iova + offset + len, false);
+		ret = pt_unlink(&d->pt, &r->pt, iova + offset, len, err);
+		if (ret)
+			account_links(a, iova + offset, iova + offset + len, true);
+		ual_mutex_unlock(&a->tgt.lock);
+	}
 	if (!ret) {
 		/* Synchronous: nothing cached survives the unlink. */
 		tlb_invalidate(&d->tlb, iova + offset, len);
 		r->linked -= len >> UAL_PAGE_SHIFT;
+		r->host_linked -= nhost;
 	}
+out:
 	ual_mutex_unlock(&d->lock);
 	return ret;
 }
@@ -788,6 +873,7 @@ struct refusal {
 	u32 reason;
 	u32 flags;
 	u32 target;	/* UAL_ACCEL_NONE: decided before reaching a target */
+	u64 foreign;	/* local host page of another handle (PFN), or 0 */
 };
 
 static int check_faddr(const struct ual_faddr *fa, const char *what, struct ual_err *err)
@@ -806,6 +892,7 @@ static int refuse(struct refusal *f, u32 reason, u32 flags, u32 target)
 	f->reason = reason;
 	f->flags = flags;
 	f->target = target;
+	f->foreign = 0;
 	return reason == UAL_FAULT_NO_GRANT || reason == UAL_FAULT_GRANT_PROT ?
 	       UAL_EACCES : UAL_EFAULT;
 }
@@ -869,20 +956,37 @@ static int xlate_init(struct ual_fabric *fab, struct ual_accel *a, const struct 
 	return 0;
 }
 
-/* Target side: memory range and grants. Target lock held. */
-static int xlate_target(struct ual_fabric *fab, u32 initiator, const struct req *rq,
-			struct xl *x, struct refusal *f)
+/*
+ * Target side: memory range and grants. Target lock held. A local request
+ * (initiator == target) needs no grant, but reaches a host page only when
+ * issued through @caller, the handle that registered it: other handles of
+ * the accelerator must not reach memory they did not pin (in a kernel,
+ * another process's pages), whatever address they forge.
+ */
+static int xlate_target(struct ual_fabric *fab, const struct ual_owner *caller, u32 initiator,
+			const struct req *rq, struct xl *x, struct refusal *f)
 {
 	struct ual_accel *t = &fab->accel[x->target];
 	u64 pfn = x->phys >> UAL_PAGE_SHIFT, idx;
+	const struct host_reg *reg = NULL;
 	const struct grant *g;
 
-	if (x->phys >= PHYS_LIMIT ||
-	    !(devmem_contains(&t->tgt.mem, pfn) ||
-	      (pfn >= HOST_PFN_BASE && host_lookup(&t->tgt.host, pfn - HOST_PFN_BASE, &idx))))
+	if (x->phys >= PHYS_LIMIT)
 		return refuse(f, UAL_FAULT_OUT_OF_RANGE, 0, x->target);
-	if (initiator == x->target)
+	if (!devmem_contains(&t->tgt.mem, pfn)) {
+		if (pfn >= HOST_PFN_BASE)
+			reg = host_lookup(&t->tgt.host, pfn - HOST_PFN_BASE, &idx);
+		if (!reg)
+			return refuse(f, UAL_FAULT_OUT_OF_RANGE, 0, x->target);
+	}
+	if (initiator == x->target) {
+		if (reg && reg->owner != caller) {
+			refuse(f, UAL_FAULT_NO_GRANT, 0, x->target);
+			f->foreign = pfn;
+			return UAL_EACCES;
+		}
 		return 0;	/* local: no grant needed */
+	}
 	g = grant_find(&t->tgt.grants, initiator, pfn);
 	if (!g)
 		return refuse(f, UAL_FAULT_NO_GRANT, 0, x->target);
@@ -933,6 +1037,13 @@ static const char *reason_name(u32 reason)
 static int refused(struct ual_err *err, int code, u32 initiator, const struct req *rq,
 		   const struct refusal *f)
 {
+	if (f->foreign)
+		return ual_err_set(err, code,
+				   "%s of 0x%llx%s (route 0x%x) by accelerator %u: host page 0x%llx "
+				   "of accelerator %u was registered through another handle",
+				   rq->access == UAL_ACCESS_WRITE ? "write" : "read",
+				   (ull)rq->addr, (rq->route & UAL_ROUTE_PHYS) ? "" : " (IOVA)",
+				   rq->route, initiator, (ull)f->foreign, f->target);
 	return ual_err_set(err, code, "%s of 0x%llx%s (route 0x%x) by accelerator %u: %s%s",
 			   rq->access == UAL_ACCESS_WRITE ? "write" : "read",
 			   (ull)rq->addr, (rq->route & UAL_ROUTE_PHYS) ? "" : " (IOVA)",
@@ -940,9 +1051,10 @@ static int refused(struct ual_err *err, int code, u32 initiator, const struct re
 			   (f->flags & UAL_FAULT_F_TLB) ? " (cached in the TLB)" : "");
 }
 
-int fab_translate(struct ual_fabric *fab, u32 initiator, const struct ual_faddr *fa,
+int fab_translate(struct ual_owner *o, u32 initiator, const struct ual_faddr *fa,
 		  u32 access, struct ual_xlate *out, struct ual_err *err)
 {
+	struct ual_fabric *fab = o->fab;
 	struct req rq = { .addr = fa->addr, .route = fa->route, .access = access,
 			  .len = UAL_REQ_MIN };
 	struct refusal f;
@@ -964,7 +1076,7 @@ int fab_translate(struct ual_fabric *fab, u32 initiator, const struct ual_faddr 
 	if (!ret) {
 		t = &fab->accel[x.target];
 		ual_mutex_lock(&t->tgt.lock);
-		ret = xlate_target(fab, initiator, &rq, &x, &f);
+		ret = xlate_target(fab, o, initiator, &rq, &x, &f);
 		ual_mutex_unlock(&t->tgt.lock);
 	}
 	if (ret)
@@ -1019,9 +1131,10 @@ static void target_rw(struct ual_fabric *fab, const struct xl *x, void *buf, u32
  * domain lock and every target lock held across check and move, so a
  * concurrent unlink or revoke cannot slip in between.
  */
-int fab_copy(struct ual_fabric *fab, u32 initiator, const struct ual_faddr *dst,
+int fab_copy(struct ual_owner *o, u32 initiator, const struct ual_faddr *dst,
 	     const struct ual_faddr *src, u64 len, struct ual_err *err)
 {
+	struct ual_fabric *fab = o->fab;
 	u64 targets[BITMAP_WORDS] = { 0 };
 	struct req rq[2], bad_rq;
 	struct refusal f, bad_f;
@@ -1085,7 +1198,7 @@ int fab_copy(struct ual_fabric *fab, u32 initiator, const struct ual_faddr *dst,
 			if (done == stop && side >= stop_side)
 				break;
 			xlate_init(fab, a, &rq[side], false, &x[side], &f);
-			ret = xlate_target(fab, initiator, &rq[side], &x[side], &f);
+			ret = xlate_target(fab, o, initiator, &rq[side], &x[side], &f);
 			if (ret) {
 				bad_ret = ret;
 				bad_rq = rq[side];
@@ -1155,7 +1268,11 @@ void ual_owner_release(struct ual_owner *o)
 		range_destroy(&a->dom, ual_container_of(o->ranges.next, struct iova_range, link));
 	ual_mutex_unlock(&a->dom.lock);
 
+	/* Links are gone; grants go before the registrations they cover, so
+	 * no grant outlives its pages even for a moment. The link and grant
+	 * counts of the registrations are not kept up: they go too. */
 	ual_mutex_lock(&a->tgt.lock);
+	grant_revoke_owner(&a->tgt.grants, o);
 	while (!ual_list_empty(&o->blocks))
 		devmem_free_block(&a->tgt.mem,
 				  ual_container_of(o->blocks.next, struct dm_block, link));
@@ -1167,6 +1284,5 @@ void ual_owner_release(struct ual_owner *o)
 		host_unregister(&a->tgt.host, reg);
 	}
 	host_space_destroy(&o->host);
-	grant_revoke_owner(&a->tgt.grants, o);
 	ual_mutex_unlock(&a->tgt.lock);
 }

@@ -84,7 +84,9 @@ struct ual_fabric {
  *
  * Host pages are the owner's own: map_pfns, iova_link and grant accept a
  * host PFN only if this owner registered it ("a caller may map only pages
- * it pinned itself"); device memory is shared by every owner of the fabric.
+ * it pinned itself"), local requests reach it only through this owner, and
+ * it cannot be unregistered while linked or granted; device memory is
+ * shared by every owner of the fabric.
  */
 struct ual_owner {
 	struct ual_fabric *fab;
@@ -99,6 +101,7 @@ struct iova_range {
 	struct ual_list link;
 	u64 iova, size;
 	u64 linked;		/* 4 KiB pages */
+	u64 host_linked;	/* of those, host pages (counted in their host_reg) */
 	u32 flags;
 	const struct ual_owner *owner;
 	struct pt_range pt;
@@ -152,9 +155,15 @@ int fab_iova_free(struct ual_owner *o, u64 iova, struct ual_err *err);
 int fab_dump(struct ual_owner *o, u64 iova, u64 len, struct ual_mapping *out, u64 max,
 	     u64 *count, struct ual_err *err);
 
-int fab_translate(struct ual_fabric *fab, u32 initiator, const struct ual_faddr *fa,
+/*
+ * fab_translate(), fab_copy() - requests of any @initiator of @o's fabric,
+ * issued through handle @o: a local request (initiator == target) reaches a
+ * host page only if @o registered it (UAL_EACCES, fault UAL_FAULT_NO_GRANT
+ * otherwise).
+ */
+int fab_translate(struct ual_owner *o, u32 initiator, const struct ual_faddr *fa,
 		  u32 access, struct ual_xlate *out, struct ual_err *err);
-int fab_copy(struct ual_fabric *fab, u32 initiator, const struct ual_faddr *dst,
+int fab_copy(struct ual_owner *o, u32 initiator, const struct ual_faddr *dst,
 	     const struct ual_faddr *src, u64 len, struct ual_err *err);
 int fab_fault_read(struct ual_owner *o, struct ual_fault *out, u32 max, u32 *nread,
 		   u64 *lost);

@@ -193,3 +193,23 @@ struct host_reg *host_lookup(const struct host_aperture *ha, u64 frame, u64 *pag
 	*page_index = run->page_index + (frame - run->frame);
 	return run->reg;
 }
+
+void host_account(struct host_aperture *ha, u64 frame, u64 n, enum host_use use, bool add)
+{
+	u64 end = frame + n, k, *cnt;
+
+	while (frame < end) {
+		struct ra_node *node = ra_lookup(&ha->frames, frame);
+		struct host_run *run;
+
+		if (!node) {
+			frame++;
+			continue;
+		}
+		run = node->data;
+		k = UAL_MIN(node->start + node->len, end) - frame;
+		cnt = use == HOST_LINKED ? &run->reg->linked : &run->reg->granted;
+		*cnt = add ? *cnt + k : *cnt - k;
+		frame += k;
+	}
+}

@@ -31,11 +31,22 @@ struct host_run {
 
 struct host_space;
 
+/*
+ * struct host_reg - one registration.
+ * @linked:  page-table entries, in 4 KiB pages, that map one of its pages
+ *           (all in IOVA ranges of @owner: only it may link them).
+ * @granted: grant entries, in pages, covering one of its pages.
+ * While either is non-zero the registration cannot go (ual_mem_unregister()
+ * gives UAL_EBUSY): a stale link or grant would reach whatever the frame
+ * holds next.
+ */
 struct host_reg {
 	struct ual_list link;	/* on its space's list */
 	struct host_space *space;
 	u64 uaddr;
 	u64 npages;
+	u64 linked;
+	u64 granted;
 	const void *owner;
 	void *cookie;		/* the backend's (pinned pages, ...) */
 	u32 nr_runs;
@@ -91,6 +102,16 @@ void host_unregister(struct host_aperture *ha, struct host_reg *reg);
 
 /* The registration holding aperture @frame and the page's index in it. */
 struct host_reg *host_lookup(const struct host_aperture *ha, u64 frame, u64 *page_index);
+
+enum host_use { HOST_LINKED, HOST_GRANTED };
+
+/*
+ * host_account() - count frames [frame, frame + n) in (@add) or out of the
+ * @use count of the registrations holding them, one run at a time
+ * (O(runs log n)). Frames not registered are skipped: callers pass frames
+ * they checked.
+ */
+void host_account(struct host_aperture *ha, u64 frame, u64 n, enum host_use use, bool add);
 
 static inline u64 host_nr_regs(const struct host_aperture *ha)
 {

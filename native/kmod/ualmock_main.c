@@ -527,7 +527,7 @@ static int ualm_translate(struct ualm_file *uf, union ualm_args *a, struct ual_e
 	struct ualm_translate *t = &a->xlate;
 	struct ual_faddr fa = { t->fa.addr, t->fa.route, t->fa.rsvd };
 	struct ual_xlate x;
-	int ret = fab_translate(fabric, t->initiator, &fa, t->access, &x, err);
+	int ret = fab_translate(&uf->owner, t->initiator, &fa, t->access, &x, err);
 
 	if (ret)
 		return ret;
@@ -548,7 +548,7 @@ static int ualm_copy(struct ualm_file *uf, union ualm_args *a, struct ual_err *e
 	struct ual_faddr src = { c->src.addr, c->src.route, c->src.rsvd };
 	int ret = rsvd(err, "rsvd", c->rsvd);
 
-	return ret ? ret : fab_copy(fabric, c->initiator, &dst, &src, c->len, err);
+	return ret ? ret : fab_copy(&uf->owner, c->initiator, &dst, &src, c->len, err);
 }
 
 static int ualm_fault_read(struct ualm_file *uf, union ualm_args *a, struct ual_err *err)

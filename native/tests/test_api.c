@@ -291,8 +291,16 @@ static void test_copy_physical_and_host(void **state)
 	dst.addr = ~0ull - 63;
 	assert_int_equal(ual_copy(a0, 0, &src, &dst, 128), UAL_EOVERFLOW);
 
-	/* Unregistered: faults, never touches the buffer. */
+	/* Granted pages keep the buffer registered (a later registration of
+	 * the frames would inherit the grants): revoke first. */
 	assert_int_equal(ual_mem_unregister(a1, host), UAL_ENOENT);
+	assert_int_equal(ual_mem_unregister(a0, host), UAL_EBUSY);
+	assert_non_null(strstr(ual_last_error(), "0 page(s) linked in IOVA ranges, 2 page(s) granted"));
+	assert_int_equal(ual_revoke(a0, 0, 1, hp[0], 1), 0);
+	assert_int_equal(ual_mem_unregister(a0, host), UAL_EBUSY);
+	assert_non_null(strstr(ual_last_error(), "1 page(s) granted"));
+	assert_int_equal(ual_revoke(a0, 0, 1, hp[1], 1), 0);
+	/* Unregistered: faults, never touches the buffer. */
 	assert_int_equal(ual_mem_unregister(a0, host), 0);
 	assert_int_equal(ual_mem_unregister(a0, host), UAL_ENOENT);
 	dst = (struct ual_faddr){ pfn << 12, UAL_ROUTE(1), 0 };

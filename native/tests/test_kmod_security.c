@@ -10,11 +10,14 @@
  *    open file, another owner) cannot map, link or grant the PFNs of a
  *    buffer it did not register (EPERM), nor a host PFN nobody registered
  *    (ENOENT), and cannot unregister it;
- *  - after an unregister the pinned page is released; when the kernel hands
- *    the same physical page to another handle's registration, the first
- *    handle's stale link and stale grant must not reach it. This case
- *    depends on page reuse, which the test provokes (free, then pin many
- *    fresh pages) and reports; it runs only with UAL_KMOD_STALE_PFN=1.
+ *  - nor through a forged local address: a request from the accelerator
+ *    itself to another handle's pinned PFN is refused (EACCES);
+ *  - a buffer cannot be unregistered while linked or granted (EBUSY); after
+ *    unlink, revoke and unregister the pinned page is released, and when the
+ *    kernel hands the same physical page to another handle's registration,
+ *    the first handle's old IOVA, its forged address and the old grantee
+ *    reach nothing of it. Page reuse is provoked (free, then pin many fresh
+ *    pages) and reported; the checks run either way.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -112,31 +115,92 @@ static void test_foreign_host_pages_refused(void **state)
 }
 
 /*
- * A links and grants its page, unregisters it and unmaps it; B pins fresh
- * pages until one is A's old physical page (or gives up). A's stale link
- * and A's stale grant to accelerator 1 must then reach nothing of B.
+ * A forged local address: B pins a page, A (another open file of the same
+ * accelerator: in a real system another process) issues local requests to
+ * B's real host PFN. Refused at the target (EACCES, fault NO_GRANT recorded),
+ * no byte moves either way.
+ */
+static void test_forged_local_address(void **state)
+{
+	ual_dev *a, *b;
+	u8 *buf, got[256];
+	u64 pfn, blk;
+	struct ual_faddr fa, mine;
+	struct ual_xlate x;
+	struct ual_fault f[4];
+	struct ual_info info;
+	u32 n;
+
+	(void)state;
+	need_device();
+	assert_int_equal(ual_open(uri, &a), 0);
+	assert_int_equal(ual_open(uri, &b), 0);
+	assert_int_equal(ual_query(a, &info), 0);
+	buf = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+		   -1, 0);
+	assert_true(buf != MAP_FAILED);
+	memset(buf, 0x42, PG);
+	assert_int_equal(ual_mem_register(b, buf, PG, &pfn), 0);
+	assert_int_equal(ual_mem_alloc(a, PG, 0, &blk), 0);
+	fa = (struct ual_faddr){ pfn * PG + 0x40, UAL_ROUTE(info.accel_id), 0 };
+	mine = (struct ual_faddr){ blk * PG, UAL_ROUTE(info.accel_id), 0 };
+	assert_int_equal(ual_fault_read(a, f, 4, &n, NULL), 0);
+
+	assert_int_equal(ual_translate(a, info.accel_id, &fa, UAL_ACCESS_READ, &x), UAL_EACCES);
+	if (!strstr(ual_last_error(), "was registered through another handle"))
+		fail_msg("message: %s", ual_last_error());
+	assert_int_equal(ual_copy(a, info.accel_id, &mine, &fa, 256), UAL_EACCES);
+	assert_int_equal(ual_copy(a, info.accel_id, &fa, &mine, 256), UAL_EACCES);
+	assert_int_equal(ual_fault_read(a, f, 4, &n, NULL), 0);
+	assert_int_equal(n, 3);
+	for (u32 k = 0; k < n; k++) {
+		assert_int_equal(f[k].reason, UAL_FAULT_NO_GRANT);
+		assert_int_equal(f[k].target, info.accel_id);
+	}
+	assert_int_equal(ual_mem_read(a, blk * PG, got, sizeof(got)), 0);
+	for (u32 k = 0; k < sizeof(got); k++)
+		assert_int_equal(got[k], 0);
+	for (u64 k = 0; k < PG; k++)
+		assert_int_equal(buf[k], 0x42);
+	/* The owner itself gets through. */
+	assert_int_equal(ual_translate(b, info.accel_id, &fa, UAL_ACCESS_READ, &x), 0);
+	ual_close(b);
+	ual_close(a);
+	munmap(buf, PG);
+}
+
+/*
+ * A links and grants its page; unregistering it is refused while either
+ * lasts (UAL_EBUSY), so A unlinks, revokes and unregisters, and unmaps the
+ * page. B pins fresh pages until one is A's old physical page (reported;
+ * the checks run either way). A's old IOVA, A's forged local address to the
+ * old PFN and accelerator 1's request to it must reach nothing of B.
  */
 static void test_stale_pfn_after_unregister(void **state)
 {
-	const char *on = getenv("UAL_KMOD_STALE_PFN");
 	ual_dev *a, *b, *a1;
-	u8 *pa, *pb;
-	u64 pfn, iova, blk, mine, bp[256];
-	struct ual_faddr src, dst;
+	u8 *pa, *pb = NULL;
+	u64 pfn, iova = 0, blk, bp[256];
+	struct ual_faddr src, dst, fa;
 	struct ual_xlate x;
 	struct ual_info info;
-	int hit = -1, round, k, ret_link, ret_grant;
+	int hit = -1, round, k, ret;
+	u32 other;
 	u8 got[256];
 
 	(void)state;
 	need_device();
-	if (!on || strcmp(on, "1"))
-		skip();
 	assert_int_equal(ual_open(uri, &a), 0);
 	assert_int_equal(ual_query(a, &info), 0);
 	assert_int_equal(ual_open(uri, &b), 0);
 	assert_int_equal(ual_mem_alloc(a, PG, 0, &blk), 0);
+	other = (info.accel_id + 1) % info.num_accels;
 	for (round = 0; round < 20 && hit < 0; round++) {
+		if (round) {
+			assert_int_equal(ual_mem_unregister(b, pb), 0);
+			munmap(pb, 256 * PG);
+			assert_int_equal(ual_iova_free(a, iova), 0);
+		}
 		pa = mmap(NULL, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
 			  -1, 0);
 		assert_true(pa != MAP_FAILED);
@@ -146,8 +210,14 @@ static void test_stale_pfn_after_unregister(void **state)
 		assert_int_equal(ual_iova_link(a, iova, 0, info.accel_id, &pfn, 1, UAL_PROT_RW), 0);
 		assert_int_equal(ual_iova_sync(a, iova, 0, PG), 0);
 		if (info.num_accels > 1)
-			assert_int_equal(ual_grant(a, info.accel_id, (info.accel_id + 1) % info.num_accels,
-						   pfn, 1, UAL_PROT_READ), 0);
+			assert_int_equal(ual_grant(a, info.accel_id, other, pfn, 1, UAL_PROT_READ), 0);
+		/* The stale link / stale grant cannot be made: busy. */
+		assert_int_equal(ual_mem_unregister(a, pa), UAL_EBUSY);
+		assert_int_equal(ual_iova_unlink(a, iova, 0, PG), 0);
+		if (info.num_accels > 1) {
+			assert_int_equal(ual_mem_unregister(a, pa), UAL_EBUSY);
+			assert_int_equal(ual_revoke(a, info.accel_id, other, pfn, 1), 0);
+		}
 		assert_int_equal(ual_mem_unregister(a, pa), 0);
 		munmap(pa, PG);	/* the page goes back to the kernel */
 
@@ -159,52 +229,43 @@ static void test_stale_pfn_after_unregister(void **state)
 		for (k = 0; k < 256; k++)
 			if (bp[k] == pfn)
 				hit = k;
-		if (hit >= 0)
-			break;
-		assert_int_equal(ual_mem_unregister(b, pb), 0);
-		munmap(pb, 256 * PG);
-		if (info.num_accels > 1)
-			ual_revoke(a, info.accel_id, (info.accel_id + 1) % info.num_accels, pfn, 1);
-		assert_int_equal(ual_iova_unlink(a, iova, 0, PG), 0);
-		assert_int_equal(ual_iova_free(a, iova), 0);
 	}
-	if (hit < 0) {
-		printf("  stale PFN: the kernel did not reuse the page in 20 rounds: inconclusive\n");
-		ual_close(b);
-		ual_close(a);
-		skip();
-	}
-	printf("  stale PFN: host PFN 0x%llx of A's unregistered page is now B's page %d\n",
-	       (unsigned long long)pfn, hit);
-	/* A's stale IOVA: translate and copy into A's own device memory. */
+	if (hit >= 0)
+		printf("  stale PFN: host PFN 0x%llx of A's unregistered page is now B's page %d\n",
+		       (unsigned long long)pfn, hit);
+	else
+		printf("  stale PFN: the kernel did not reuse the page in 20 rounds: checking the "
+		       "unregistered PFN only\n");
+	/* A's old IOVA (its range is still allocated): not present. */
 	src = (struct ual_faddr){ iova, 0, 0 };
-	mine = blk;
-	dst = (struct ual_faddr){ mine * PG, UAL_ROUTE(info.accel_id), 0 };
-	ret_link = ual_translate(a, info.accel_id, &src, UAL_ACCESS_READ, &x);
-	if (!ret_link) {
-		ual_copy(a, info.accel_id, &dst, &src, 256);
-		ual_mem_read(a, mine * PG, got, 256);
-	}
-	/* A's stale grant, used by the next accelerator. */
-	ret_grant = UAL_EFAULT;
+	dst = (struct ual_faddr){ blk * PG, UAL_ROUTE(info.accel_id), 0 };
+	ret = ual_translate(a, info.accel_id, &src, UAL_ACCESS_READ, &x);
+	if (ret != UAL_EFAULT)
+		fail_msg("A's old IOVA: %d (%s), want UAL_EFAULT", ret, ual_last_error());
+	assert_int_equal(ual_copy(a, info.accel_id, &dst, &src, 256), UAL_EFAULT);
+	/* A's forged local address to the old PFN: B's page, or nothing. */
+	fa = (struct ual_faddr){ pfn * PG, UAL_ROUTE(info.accel_id), 0 };
+	ret = ual_copy(a, info.accel_id, &dst, &fa, 256);
+	if (ret != (hit >= 0 ? UAL_EACCES : UAL_EFAULT))
+		fail_msg("A's copy from the old PFN 0x%llx: %d (%s)", (unsigned long long)pfn, ret,
+			 ual_last_error());
+	assert_int_equal(ual_mem_read(a, blk * PG, got, sizeof(got)), 0);
+	for (k = 0; k < (int)sizeof(got); k++)
+		assert_int_equal(got[k], 0);
+	/* The revoked grant: accelerator @other reaches nothing. */
 	if (info.num_accels > 1) {
-		u32 other = (info.accel_id + 1) % info.num_accels;
-		struct ual_faddr fa = { pfn * PG, UAL_ROUTE(info.accel_id), 0 };
-
 		assert_int_equal(ual_open_peer(a, other, &a1), 0);
-		ret_grant = ual_translate(a1, other, &fa, UAL_ACCESS_READ, &x);
+		ret = ual_translate(a1, other, &fa, UAL_ACCESS_READ, &x);
 		ual_close(a1);
+		if (ret != (hit >= 0 ? UAL_EACCES : UAL_EFAULT))
+			fail_msg("accelerator %u to the old PFN: %d (%s)", other, ret, ual_last_error());
 	}
-	ual_mem_unregister(b, pb);
+	for (k = 0; k < 256 * (int)PG; k++)
+		assert_int_equal(pb[k], 0xbb);
+	assert_int_equal(ual_mem_unregister(b, pb), 0);
 	munmap(pb, 256 * PG);
 	ual_close(b);
 	ual_close(a);
-	if (!ret_link)
-		fail_msg("A's stale link reaches B's pinned page (PFN 0x%llx, first byte read 0x%02x)",
-			 (unsigned long long)pfn, got[0]);
-	if (!ret_grant)
-		fail_msg("A's stale grant lets accelerator %u reach B's pinned page (PFN 0x%llx)",
-			 (info.accel_id + 1) % info.num_accels, (unsigned long long)pfn);
 }
 
 int main(void)
@@ -213,6 +274,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_unprivileged_open_refused),
 		cmocka_unit_test(test_foreign_host_pages_refused),
+		cmocka_unit_test(test_forged_local_address),
 		cmocka_unit_test(test_stale_pfn_after_unregister),
 	};
 

@@ -6,6 +6,9 @@
  * (another target, out-of-range physical addresses, another accelerator's
  * host aperture, reserved bits), a TLB entry cached before a revoke, an
  * unlink, a close or an unregister. Revoke takes effect on the next request.
+ * Another handle of the same accelerator reaches no host page it did not
+ * register, and a host buffer cannot be unregistered while linked or
+ * granted (no stale link or grant reaches a later registration).
  * Every refused copy moves no byte. The URI is UAL_TEST_URI (default fake:).
  */
 #include "test_util.h"
@@ -293,18 +296,33 @@ static void test_unregistered_host_pages(void **state)
 	u8 *buf = aligned_alloc(PG, 2 * PG);
 	struct ual_faddr fa, mine = phys(1, s->iblk * PG);
 	struct ual_xlate x;
-	u64 hp[2];
+	u64 hp[2], again[2];
 
 	assert_non_null(buf);
 	memset(buf, 0x33, 2 * PG);
-	/* Accelerator 1 maps its own host buffer, then unpins it. */
+	/* Accelerator 1 maps its own host buffer, then tries to unpin it. */
 	assert_int_equal(ual_mem_register(s->i, buf, 2 * PG, hp), 0);
 	assert_int_equal(ual_iova_link(s->i, s->iova, 0, 1, hp, 2, UAL_PROT_RW), 0);
 	assert_int_equal(ual_iova_sync(s->i, s->iova, 0, 2 * PG), 0);
 	fa = iova(s->iova);
 	assert_int_equal(ual_translate(s->i, 1, &fa, UAL_ACCESS_WRITE, &x), 0);
+	/* Still linked: refused, and nothing changed (the link still works,
+	 * the buffer is still registered). */
+	assert_int_equal(ual_mem_unregister(s->i, buf), UAL_EBUSY);
+	assert_non_null(strstr(ual_last_error(), "2 page(s) linked in IOVA ranges, 0 page(s) granted"));
+	assert_int_equal(ual_translate(s->i, 1, &fa, UAL_ACCESS_WRITE, &x), 0);
+	assert_int_equal(ual_mem_register(s->i, buf, PG, again), UAL_EEXIST);
+	/* Half unlinked: still busy, with one page. */
+	assert_int_equal(ual_iova_unlink(s->i, s->iova, 0, PG), 0);
+	assert_int_equal(ual_mem_unregister(s->i, buf), UAL_EBUSY);
+	assert_non_null(strstr(ual_last_error(), "1 page(s) linked"));
+	/* A refused unlink (the first page is gone) keeps the count. */
+	assert_int_equal(ual_iova_unlink(s->i, s->iova, 0, 2 * PG), UAL_ENOENT);
+	assert_int_equal(ual_mem_unregister(s->i, buf), UAL_EBUSY);
+	assert_non_null(strstr(ual_last_error(), "1 page(s) linked"));
+	assert_int_equal(ual_iova_unlink(s->i, s->iova, PG, PG), 0);
 	assert_int_equal(ual_mem_unregister(s->i, buf), 0);
-	/* The stale link and the cached entry reach nothing. */
+	/* The old IOVA and the cached entry reach nothing. */
 	drain(s->i, NULL);
 	assert_int_equal(ual_translate(s->i, 1, &fa, UAL_ACCESS_WRITE, &x), UAL_EFAULT);
 	assert_int_equal(ual_copy(s->i, 1, &fa, &mine, 256), UAL_EFAULT);
@@ -313,8 +331,205 @@ static void test_unregistered_host_pages(void **state)
 	assert_int_equal(drain(s->i, NULL), 3);
 	for (int k = 0; k < 2 * (int)PG; k++)
 		assert_int_equal(buf[k], 0x33);
-	assert_int_equal(ual_iova_unlink(s->i, s->iova, 0, 2 * PG), 0);
 	free(buf);
+	drain(s->t, NULL);
+}
+
+/* @buf of @n bytes all equal to @c. */
+static void all(const u8 *buf, u64 n, u8 c)
+{
+	for (u64 k = 0; k < n; k++)
+		assert_int_equal(buf[k], c);
+}
+
+/*
+ * Another handle of the same accelerator forges a local address to a host
+ * page it did not register: refused at the target (no grant, the message
+ * names it), recorded, no byte moves, through translate, copy and an IOVA
+ * of the registering handle's range.
+ */
+static void test_foreign_local_host_page(void **state)
+{
+	struct sec *s = *state;
+	u8 *buf = aligned_alloc(PG, PG), got[256];
+	struct ual_faddr fa, mine, dst;
+	struct ual_xlate x;
+	struct ual_fault f;
+	u64 hp, iv, own;
+	ual_dev *i2;
+
+	assert_non_null(buf);
+	memset(buf, 0xc3, PG);
+	assert_int_equal(ual_mem_register(s->t, buf, PG, &hp), 0);
+	fa = phys(0, hp * PG + 0x100);
+	/* The registering handle reaches it without a grant (local). */
+	assert_int_equal(ual_translate(s->t, 0, &fa, UAL_ACCESS_READ, &x), 0);
+	assert_int_equal(x.target, 0);
+
+	/* A second handle on accelerator 0, as initiator 0. */
+	drain(s->t, NULL);
+	assert_int_equal(ual_translate(s->t2, 0, &fa, UAL_ACCESS_READ, &x), UAL_EACCES);
+	assert_non_null(strstr(ual_last_error(), "was registered through another handle"));
+	assert_non_null(strstr(ual_last_error(), "of accelerator 0"));
+	assert_int_equal(drain(s->t2, &f), 1);
+	assert_int_equal(f.reason, UAL_FAULT_NO_GRANT);
+	assert_int_equal(f.initiator, 0);
+	assert_int_equal(f.target, 0);
+	assert_int_equal(f.addr, hp * PG + 0x100);
+	assert_int_equal(ual_translate(s->t2, 0, &fa, UAL_ACCESS_WRITE, &x), UAL_EACCES);
+	assert_int_equal(drain(s->t2, NULL), 1);
+	/* Copy it into device memory, or device bytes into it: nothing moves. */
+	assert_int_equal(ual_mem_alloc(s->t2, PG, 0, &own), 0);
+	mine = phys(0, own * PG);
+	assert_int_equal(ual_copy(s->t2, 0, &mine, &fa, 256), UAL_EACCES);
+	assert_int_equal(drain(s->t2, &f), 1);
+	assert_int_equal(f.reason, UAL_FAULT_NO_GRANT);
+	assert_int_equal(ual_mem_read(s->t2, own * PG, got, sizeof(got)), 0);
+	all(got, sizeof(got), 0);
+	assert_int_equal(ual_copy(s->t2, 0, &fa, &mine, 256), UAL_EACCES);
+	assert_int_equal(drain(s->t2, NULL), 1);
+	all(buf, PG, 0xc3);
+	/* A handle of another accelerator acting as initiator 0: the same. */
+	assert_int_equal(ual_translate(s->i, 0, &fa, UAL_ACCESS_READ, &x), UAL_EACCES);
+	assert_int_equal(drain(s->t, &f), 1);
+	assert_int_equal(f.reason, UAL_FAULT_NO_GRANT);
+
+	/* Through the registering handle's IOVA range: only it gets through. */
+	assert_int_equal(ual_iova_alloc(s->t, PG, 0, &iv), 0);
+	assert_int_equal(ual_iova_link(s->t, iv, 0, 0, &hp, 1, UAL_PROT_RW), 0);
+	assert_int_equal(ual_iova_sync(s->t, iv, 0, PG), 0);
+	dst = iova(iv);
+	assert_int_equal(ual_translate(s->t, 0, &dst, UAL_ACCESS_WRITE, &x), 0);
+	assert_int_equal(ual_translate(s->t2, 0, &dst, UAL_ACCESS_WRITE, &x), UAL_EACCES);
+	assert_non_null(strstr(ual_last_error(), "(IOVA)"));
+	assert_int_equal(ual_copy(s->t2, 0, &dst, &mine, 256), UAL_EACCES);
+	assert_int_equal(drain(s->t2, NULL), 2);
+	all(buf, PG, 0xc3);
+	/* The owner's own copy works. */
+	assert_int_equal(ual_copy(s->t, 0, &mine, &dst, 256), 0);
+	assert_int_equal(ual_mem_read(s->t, own * PG, got, sizeof(got)), 0);
+	all(got, sizeof(got), 0xc3);
+
+	/* Requests of another accelerator still need only a grant. */
+	mine = phys(1, s->iblk * PG);
+	assert_int_equal(ual_copy(s->i, 1, &mine, &fa, 256), UAL_EACCES);
+	assert_int_equal(ual_grant(s->t, 0, 1, hp, 1, UAL_PROT_READ), 0);
+	assert_int_equal(ual_open_peer(s->t, 1, &i2), 0);
+	assert_int_equal(ual_translate(i2, 1, &fa, UAL_ACCESS_READ, &x), 0);
+	ual_close(i2);
+	assert_int_equal(ual_revoke(s->t, 0, 1, hp, 1), 0);
+
+	assert_int_equal(ual_iova_unlink(s->t, iv, 0, PG), 0);
+	assert_int_equal(ual_iova_free(s->t, iv), 0);
+	assert_int_equal(ual_mem_unregister(s->t, buf), 0);
+	free(buf);
+	drain(s->i, NULL);
+	drain(s->t, NULL);
+	intact(s);
+}
+
+/*
+ * A grant on a host page keeps the registration: unregister is refused
+ * while any page is granted (split revokes counted), and the grant still
+ * works meanwhile; after the revoke the page goes and the address faults.
+ */
+static void test_grant_blocks_unregister(void **state)
+{
+	struct sec *s = *state;
+	u8 *buf = aligned_alloc(PG, 2 * PG);
+	struct ual_faddr fa = { 0 };
+	struct ual_xlate x;
+	struct ual_fault f;
+	u64 hp[2];
+
+	assert_non_null(buf);
+	memset(buf, 0x77, 2 * PG);
+	assert_int_equal(ual_mem_register(s->t, buf, 2 * PG, hp), 0);
+	assert_int_equal(hp[1], hp[0] + 1);	/* fake: contiguous; kmod: checked below */
+	assert_int_equal(ual_grant(s->t, 0, 1, hp[0], 2, UAL_PROT_READ), 0);
+	assert_int_equal(ual_grant(s->t, 0, 2, hp[1], 1, UAL_PROT_READ), 0);
+	assert_int_equal(ual_mem_unregister(s->t, buf), UAL_EBUSY);
+	assert_non_null(strstr(ual_last_error(), "0 page(s) linked in IOVA ranges, 3 page(s) granted"));
+	fa = phys(0, hp[1] * PG);
+	assert_int_equal(ual_translate(s->i, 1, &fa, UAL_ACCESS_READ, &x), 0);
+	/* Another handle of the accelerator may revoke; the count follows. */
+	assert_int_equal(ual_revoke(s->t2, 0, 1, hp[1], 1), 0);
+	assert_int_equal(ual_mem_unregister(s->t, buf), UAL_EBUSY);
+	assert_non_null(strstr(ual_last_error(), "2 page(s) granted"));
+	assert_int_equal(ual_revoke(s->t, 0, 2, hp[1], 1), 0);
+	assert_int_equal(ual_mem_unregister(s->t, buf), UAL_EBUSY);
+	assert_non_null(strstr(ual_last_error(), "1 page(s) granted"));
+	/* A refused revoke changes no count. */
+	assert_int_equal(ual_revoke(s->t, 0, 1, hp[0], 2), UAL_ENOENT);
+	assert_int_equal(ual_mem_unregister(s->t, buf), UAL_EBUSY);
+	assert_int_equal(ual_revoke(s->t, 0, 1, hp[0], 1), 0);
+	assert_int_equal(ual_mem_unregister(s->t, buf), 0);
+	drain(s->i, NULL);
+	fa = phys(0, hp[0] * PG);
+	assert_int_equal(ual_translate(s->i, 1, &fa, UAL_ACCESS_READ, &x), UAL_EFAULT);
+	assert_int_equal(drain(s->i, &f), 1);
+	assert_int_equal(f.reason, UAL_FAULT_OUT_OF_RANGE);
+	all(buf, 2 * PG, 0x77);
+	free(buf);
+	drain(s->t, NULL);
+}
+
+/*
+ * The stale-link scenario: a link can no longer outlive its registration,
+ * so after unlink + unregister, a registration through another handle
+ * (which may get the same frames: a kernel reuses freed ones) is out of
+ * reach of the old IOVA and, locally, of the first handle.
+ */
+static void test_no_stale_link_after_reregister(void **state)
+{
+	struct sec *s = *state;
+	u8 *a = aligned_alloc(PG, PG), *b;
+	struct ual_faddr fa, mine = phys(1, s->iblk * PG);
+	struct ual_xlate x;
+	struct ual_fault f;
+	u64 hpa, hpb, iv;
+	ual_dev *i2;
+	int ret;
+
+	assert_non_null(a);
+	memset(a, 0x44, PG);
+	assert_int_equal(ual_mem_register(s->i, a, PG, &hpa), 0);
+	assert_int_equal(ual_iova_link(s->i, s->iova, 0, 1, &hpa, 1, UAL_PROT_RW), 0);
+	assert_int_equal(ual_iova_sync(s->i, s->iova, 0, PG), 0);
+	assert_int_equal(ual_mem_unregister(s->i, a), UAL_EBUSY);
+	assert_int_equal(ual_iova_unlink(s->i, s->iova, 0, PG), 0);
+	assert_int_equal(ual_mem_unregister(s->i, a), 0);
+	free(a);
+
+	b = aligned_alloc(PG, PG);
+	assert_non_null(b);
+	memset(b, 0xbb, PG);
+	assert_int_equal(ual_open_peer(s->t, 1, &i2), 0);
+	assert_int_equal(ual_mem_register(i2, b, PG, &hpb), 0);
+	assert_int_equal(ual_iova_alloc(i2, PG, 0, &iv), 0);
+	assert_int_equal(ual_iova_link(i2, iv, 0, 1, &hpb, 1, UAL_PROT_RW), 0);
+	/* The old IOVA: not present. */
+	drain(s->i, NULL);
+	fa = iova(s->iova);
+	assert_int_equal(ual_copy(s->i, 1, &mine, &fa, 256), UAL_EFAULT);
+	assert_int_equal(drain(s->i, &f), 1);
+	assert_int_equal(f.reason, UAL_FAULT_NOT_PRESENT);
+	/* The old PFN from the first handle: gone, or (same frame) not its own. */
+	fa = phys(1, hpa * PG);
+	ret = ual_copy(s->i, 1, &mine, &fa, 256);
+	assert_int_equal(ret, hpa == hpb ? UAL_EACCES : UAL_EFAULT);
+	assert_int_equal(drain(s->i, &f), 1);
+	assert_int_equal(f.reason, hpa == hpb ? UAL_FAULT_NO_GRANT : UAL_FAULT_OUT_OF_RANGE);
+	/* New IOVA of the other handle, used through the first: refused. */
+	fa = iova(iv);
+	assert_int_equal(ual_translate(s->i, 1, &fa, UAL_ACCESS_READ, &x), UAL_EACCES);
+	assert_int_equal(ual_copy(s->i, 1, &mine, &fa, 256), UAL_EACCES);
+	assert_int_equal(drain(s->i, NULL), 2);
+	intact(s);
+	assert_int_equal(ual_translate(i2, 1, &fa, UAL_ACCESS_READ, &x), 0);
+	all(b, PG, 0xbb);
+	ual_close(i2);	/* releases link, range and registration */
+	free(b);
 	drain(s->t, NULL);
 }
 
@@ -327,6 +542,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_grant_is_exact, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_revoke_and_stale_tlb, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unregistered_host_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_foreign_local_host_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_grant_blocks_unregister, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_stale_link_after_reregister, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("security", tests, NULL, NULL);

@@ -294,13 +294,13 @@ static int fake_dump(struct ual_dev *dev, u64 iova, u64 len, struct ual_mapping 
 static int fake_translate(struct ual_dev *dev, u32 initiator, const struct ual_faddr *fa,
 			  u32 access, struct ual_xlate *out, struct ual_err *err)
 {
-	return fab_translate(to_fake(dev)->owner.fab, initiator, fa, access, out, err);
+	return fab_translate(&to_fake(dev)->owner, initiator, fa, access, out, err);
 }
 
 static int fake_copy(struct ual_dev *dev, u32 initiator, const struct ual_faddr *dst,
 		     const struct ual_faddr *src, u64 len, struct ual_err *err)
 {
-	return fab_copy(to_fake(dev)->owner.fab, initiator, dst, src, len, err);
+	return fab_copy(&to_fake(dev)->owner, initiator, dst, src, len, err);
 }
 
 static int fake_fault_read(struct ual_dev *dev, struct ual_fault *out, u32 max,

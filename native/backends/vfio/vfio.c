@@ -519,7 +519,7 @@ static int vfio_dump(struct ual_dev *dev, u64 iova, u64 len, struct ual_mapping 
 static int vfio_translate(struct ual_dev *dev, u32 initiator, const struct ual_faddr *fa,
 			  u32 access, struct ual_xlate *out, struct ual_err *err)
 {
-	return fab_translate(to_vd(dev)->owner.fab, initiator, fa, access, out, err);
+	return fab_translate(&to_vd(dev)->owner, initiator, fa, access, out, err);
 }
 
 static int vfio_fault_read(struct ual_dev *dev, struct ual_fault *out, u32 max, u32 *nread,
@@ -724,8 +724,8 @@ static bool window_linked(struct vfio_fab *vf, u64 addr, u64 len)
  * through the TLB, grants, memory ranges; a refusal is recorded as a fault)
  * and say where the device finds it.
  */
-static int resolve(struct vfio_fab *vf, const struct ual_faddr *fa, u64 off, u32 access,
-		   bool *is_dev, u64 *where, struct ual_err *err)
+static int resolve(struct vfio_fab *vf, struct ual_owner *o, const struct ual_faddr *fa,
+		   u64 off, u32 access, bool *is_dev, u64 *where, struct ual_err *err)
 {
 	struct ual_faddr a = *fa;
 	struct ual_xlate x;
@@ -733,7 +733,7 @@ static int resolve(struct vfio_fab *vf, const struct ual_faddr *fa, u64 off, u32
 	int ret;
 
 	a.addr += off;
-	ret = fab_translate(vf->fab, 0, &a, access, &x, err);
+	ret = fab_translate(o, 0, &a, access, &x, err);
 	if (ret)
 		return ret;
 	if (x.phys < vf->q->buf_size) {
@@ -798,7 +798,7 @@ static int copy_to_unlinked(struct vfio_dev *d, const struct ual_faddr *dst,
 
 	for (off = 0; off < len; off += step) {
 		step = UAL_MIN(page_left(src->addr, off), len - off);
-		ret = resolve(vf, src, off, UAL_ACCESS_READ, &is_dev, &where, err);
+		ret = resolve(vf, &d->owner, src, off, UAL_ACCESS_READ, &is_dev, &where, err);
 		if (ret)
 			return ret;
 		if (!is_dev)
@@ -813,7 +813,7 @@ static int copy_to_unlinked(struct vfio_dev *d, const struct ual_faddr *dst,
 	if (ret)
 		return ret;
 	/* The fault record: the core refuses the first page (not present). */
-	ret = fab_translate(vf->fab, 0, dst, UAL_ACCESS_WRITE, &x, err);
+	ret = fab_translate(&d->owner, 0, dst, UAL_ACCESS_WRITE, &x, err);
 	if (!ret)
 		return ual_err_set(err, UAL_EIO, "IOVA 0x%llx translates though nothing is linked",
 				   (unsigned long long)dst->addr);
@@ -899,9 +899,9 @@ static int vfio_copy(struct ual_dev *dev, u32 initiator, const struct ual_faddr 
 	for (off = 0; off < len; off += step) {
 		step = UAL_MIN(UAL_MIN(page_left(src->addr, off), page_left(dst->addr, off)),
 			       len - off);
-		ret = resolve(vf, src, off, UAL_ACCESS_READ, &sdev, &swhere, err);
+		ret = resolve(vf, &d->owner, src, off, UAL_ACCESS_READ, &sdev, &swhere, err);
 		if (!ret)
-			ret = resolve(vf, dst, off, UAL_ACCESS_WRITE, &ddev, &dwhere, err);
+			ret = resolve(vf, &d->owner, dst, off, UAL_ACCESS_WRITE, &ddev, &dwhere, err);
 		if (ret)
 			goto out;
 		if (sdev == ddev) {
