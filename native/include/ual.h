@@ -34,6 +34,14 @@
  *    accelerator's host aperture, at physical addresses >= UAL_HOST_BASE.
  *    A host page can be named (mapped, linked, granted) only through the
  *    handle that registered it: no handle reaches host memory it did not pin.
+ *    Likewise a local request (initiator == target, ual_translate() and
+ *    ual_copy()) reaches a host page only when issued through the handle
+ *    that registered it, whatever address it carries; requests of other
+ *    accelerators need a grant, which only that handle can make. A host
+ *    buffer stays registered while any of its pages is linked or granted
+ *    (ual_mem_unregister() gives UAL_EBUSY), so no stale link or grant
+ *    reaches a later registration of the same frames. Device memory is
+ *    shared by every handle of its accelerator.
  *
  * Locking (the order in which a call nests its locks, outermost first):
  *   1. fabric registry lock  (ual_open / ual_close of named in-process fabrics)
@@ -88,7 +96,8 @@ extern "C" {
 #define UAL_ENOMEM     (-12)  /* out of memory: page-table pool, device memory, host */
 #define UAL_EACCES     (-13)  /* refused by the target's access control */
 #define UAL_EFAULT     (-14)  /* translation fault: not present, protection, bad route */
-#define UAL_EBUSY      (-16)  /* in use: page already linked, range still linked */
+#define UAL_EBUSY      (-16)  /* in use: page already linked, range still linked,
+                               * host buffer still linked or granted */
 #define UAL_EEXIST     (-17)  /* already exists: overlapping grant, fabric name */
 #define UAL_ENODEV     (-19)  /* unknown accelerator id or backend */
 #define UAL_EINVAL     (-22)  /* invalid argument: zero/unaligned size, bad flags */
@@ -230,7 +239,9 @@ struct ual_mapping {
 /* Fault reasons (struct ual_fault.reason). */
 #define UAL_FAULT_NOT_PRESENT  1  /* no translation for the IOVA */
 #define UAL_FAULT_PROT         2  /* the mapping does not allow this access */
-#define UAL_FAULT_NO_GRANT     3  /* target: initiator holds no grant for the page */
+#define UAL_FAULT_NO_GRANT     3  /* target: initiator holds no grant for the page
+                                   * (local: a host page registered through
+                                   * another handle) */
 #define UAL_FAULT_GRANT_PROT   4  /* target: grant does not allow this access */
 #define UAL_FAULT_BAD_TARGET   5  /* route names no accelerator of the fabric */
 #define UAL_FAULT_OUT_OF_RANGE 6  /* address outside the target's memory */
@@ -337,9 +348,10 @@ int ual_open_peer(ual_dev *dev, uint32_t accel, ual_dev **out);
  * ual_close() - close a handle.
  * @dev: the handle, or NULL (ignored).
  *
- * Frees everything the handle created: its IOVA ranges (and their links),
- * its device memory allocations, host registrations and grants. The fabric
- * lives on while other handles hold it.
+ * Frees everything the handle created, in this order: its IOVA ranges (and
+ * their links), its grants, its device memory allocations and its host
+ * registrations (no link or grant outlives the pages). The fabric lives on
+ * while other handles hold it.
  *
  * Context: may sleep; takes the registry, domain, target and fault locks.
  */
@@ -434,8 +446,15 @@ int ual_mem_register(ual_dev *dev, void *addr, uint64_t len, uint64_t *pfns_out)
  * @dev:  the handle that registered it.
  * @addr: the address it was registered with.
  *
+ * A buffer with a page still linked in an IOVA range or covered by a grant
+ * stays registered: the frames would otherwise go back to the system (or
+ * to another registration) while the link or grant still reaches them.
+ * Unlink and revoke first (ual_close() releases everything in order).
+ *
  * Context: takes the target lock; never allocates.
- * Return: 0; UAL_ENOENT if no buffer of @dev is registered at @addr.
+ * Return: 0; UAL_ENOENT if no buffer of @dev is registered at @addr,
+ * UAL_EBUSY if pages of it are still linked or granted (the message says
+ * how many; nothing changed).
  */
 int ual_mem_unregister(ual_dev *dev, void *addr);
 
@@ -450,7 +469,10 @@ int ual_mem_unregister(ual_dev *dev, void *addr);
  * @npages:    pages, non-zero.
  * @prot:      UAL_PROT_READ and/or UAL_PROT_WRITE, non-zero.
  *
- * Requests where initiator == target are local and need no grant.
+ * Requests where initiator == target are local and need no grant (a local
+ * request still reaches a host page only through the handle that
+ * registered it). A granted host page keeps its buffer registered until
+ * the grant is revoked.
  *
  * Context: takes the target lock; may allocate a grant entry.
  * Return: 0; UAL_EPERM if @target is not @dev's accelerator, UAL_ENODEV for
@@ -638,9 +660,13 @@ int ual_dump(ual_dev *dev, uint64_t iova, uint64_t len, struct ual_mapping *out,
  * An IOVA walks the initiator's domain through its TLB (a translation -
  * present or not - cached before a link and not yet synced is used as is:
  * a missing ual_iova_sync() is observable). The request is then routed to
- * the target, which checks its memory range and its grants. A refused
- * request is recorded as a fault in the initiator's ring (and, when the
- * target refused it, in the target's ring too).
+ * the target, which checks its memory range and its grants. A local request
+ * (@initiator == target) needs no grant, but reaches a host page only if
+ * @dev registered it: through another handle it is refused (UAL_EACCES,
+ * fault UAL_FAULT_NO_GRANT), be the address forged or an IOVA of another
+ * handle's range. A refused request is recorded as a fault in the
+ * initiator's ring (and, when the target refused it, in the target's ring
+ * too).
  *
  * Context: takes the initiator's domain lock, the target lock, then fault
  * locks; never allocates.
@@ -662,7 +688,8 @@ int ual_translate(ual_dev *dev, uint32_t initiator, const struct ual_faddr *fa,
  *
  * The transfer is cut into requests of 64 to 256 bytes that cross neither a
  * 256-byte boundary of either side nor a page; each is translated and
- * checked like ual_translate(). All requests are checked before any byte
+ * checked like ual_translate() (so a local request reaches a host page only
+ * if @dev registered it). All requests are checked before any byte
  * moves: a refused request fails the whole copy, moves nothing and records
  * one fault (the first refused request).
  *
