@@ -15,6 +15,11 @@ import io.ualbridge.internal.UalNative;
  * {@link UalDevice#register} or {@link UalDevice#allocateHostBuffer}. Closing it unregisters the buffer and, if
  * the buffer allocated the memory itself, frees it. Using it after close, or after its device closed, throws
  * {@link IllegalStateException}.
+ *
+ * <p>Only its device's handle reaches the buffer: local requests (initiator = its accelerator) issued through
+ * another handle are refused ({@code EACCES}), and other accelerators need a grant. While a page is linked in an
+ * IOVA range or granted, the buffer cannot be unregistered: {@link #close()} throws {@code EBUSY} and the buffer
+ * stays open, so unlink (or close the range) and revoke first. Closing the device releases everything.
  */
 public final class HostBuffer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(HostBuffer.class);
@@ -127,7 +132,9 @@ public final class HostBuffer implements AutoCloseable {
      * Unregisters the buffer; frees its memory if it allocated it. Idempotent. After the device closed (which
      * unregistered it), only frees the memory.
      *
-     * @throws UalException          if libual refuses the unregistration (the buffer stays open)
+     * @throws UalException          {@code EBUSY} if a page of the buffer is still linked in an IOVA range or
+     *                               granted: nothing changed, the buffer stays registered and open (its memory is
+     *                               not freed); unlink and revoke, then close again
      * @throws IllegalStateException if the memory is in use by a call in another thread (it stays allocated
      *                               until close is retried)
      */
@@ -139,6 +146,10 @@ public final class HostBuffer implements AutoCloseable {
         if (registered) {
             try {
                 Native.check(UalNative.ual_mem_unregister(device.handle(), segment), "mem_unregister");
+            } catch (UalException e) {
+                LOG.debug("accelerator {}: host buffer at 0x{} stays registered: {}", device.acceleratorId(),
+                        Long.toHexString(segment.address()), e.getMessage());
+                throw e;
             } catch (IllegalStateException e) {
                 if (device.isOpen()) {
                     throw e;

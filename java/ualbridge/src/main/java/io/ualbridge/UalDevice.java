@@ -446,7 +446,8 @@ public final class UalDevice implements AutoCloseable {
 
     /**
      * Translates and checks one request as the fabric would: an IOVA walks the initiator's domain through its
-     * TLB, then the target checks its memory range and grants. A refused request is recorded as a fault.
+     * TLB, then the target checks its memory range and grants. A local request (initiator = target) needs no
+     * grant but reaches a host page only if this handle registered it. A refused request is recorded as a fault.
      *
      * @param initiator accelerator issuing the request (any accelerator of the fabric)
      * @param address   the request's address
