@@ -825,12 +825,13 @@ static int copy_to_unlinked(struct vfio_dev *d, const struct ual_faddr *dst,
 	if (ret)
 		return ual_err_set(err, UAL_EIO, "%s; the transfer sent to probe the IOMMU failed",
 				   core);
-	seen = vfio_kmsg_dmar(&vf->hw, 1000, line, sizeof(line), &fault_addr);
+	/* The IOMMU reports by interrupt; a loaded TCG guest takes seconds. */
+	seen = vfio_kmsg_dmar(&vf->hw, 5000, line, sizeof(line), &fault_addr);
 	return ual_err_set(err, UAL_EFAULT, "%.100s; sent to the device anyway: %s%s%s", core,
 			   seen ? "the IOMMU blocked it (kernel: " :
 			   vf->hw.kmsg < 0 ? "no kernel log to confirm the IOMMU blocked it "
 					     "(/dev/kmsg not readable)" :
-					     "the kernel logged no DMAR fault within 1 s",
+					     "the kernel logged no DMAR fault within 5 s",
 			   seen ? line : "", seen ? ")" : "");
 }
 

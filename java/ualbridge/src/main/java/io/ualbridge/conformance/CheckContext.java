@@ -120,6 +120,12 @@ public final class CheckContext implements AutoCloseable {
      * @return the block
      */
     public DeviceMemory mem(int accel, long size, long align) {
+        long total = on(accel).info().memorySize();
+        if (size > total) {
+            // a device with little memory (vfio: a 4 KiB DMA buffer) cannot host the check at all
+            throw new CheckSkipped("needs " + size + " bytes of device memory; accelerator " + accel + " has "
+                    + total);
+        }
         return track(on(accel).allocMemory(size, align));
     }
 

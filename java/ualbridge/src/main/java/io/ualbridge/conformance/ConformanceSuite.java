@@ -193,6 +193,9 @@ public final class ConformanceSuite {
     static void memoryAllocFree(CheckContext c) {
         UalDevice d = c.dev();
         long free0 = d.info().memoryFree();
+        if (c.info().memorySize() < 17 * K4) {
+            throw c.skip("needs 17 pages of device memory; the accelerator has " + c.info().memorySize() + " bytes");
+        }
         DeviceMemory a = d.allocMemory(16 * K4, 0);
         c.expectEqual("memoryFree after allocating 64 KiB", d.info().memoryFree(), free0 - 16 * K4);
         c.expectEqual("pages of a 64 KiB block", a.pageCount(), 16L);
@@ -683,14 +686,16 @@ public final class ConformanceSuite {
         UalDevice d = c.dev();
         HostBuffer hb = c.track(d.allocateHostBuffer(2 * K4));
         DeviceMemory m = c.mem(c.local(), K4, 0);
-        byte[] p = pattern((int) K4, 3);
-        hb.segment().asSlice(0, K4).copyFrom(MemorySegment.ofArray(p));
+        // one 64-byte request short of a page: a DMA engine may not reach its buffer's last byte (QEMU's edu)
+        final long n = K4 - 64;
+        byte[] p = pattern((int) n, 3);
+        hb.segment().asSlice(0, n).copyFrom(MemorySegment.ofArray(p));
         FabricAddress host0 = c.reach(c.local(), c.local(), hb.pfns()[0], Prot.RW);
         FabricAddress host1 = c.reach(c.local(), c.local(), hb.pfns()[1], Prot.RW);
         FabricAddress dev0 = c.reach(c.local(), c.local(), m.firstPfn(), Prot.RW);
-        d.copy(c.local(), dev0, host0, K4);
-        d.copy(c.local(), host1, dev0, K4);
-        byte[] back = hb.segment().asSlice(K4, K4).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        d.copy(c.local(), dev0, host0, n);
+        d.copy(c.local(), host1, dev0, n);
+        byte[] back = hb.segment().asSlice(K4, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
         c.expect(Arrays.equals(back, p), "bytes copied host -> device -> host differ");
     }
 
@@ -899,6 +904,11 @@ public final class ConformanceSuite {
     private static long findUnallocated(CheckContext c, DeviceMemory keep) {
         try (DeviceMemory tmp = c.dev().allocMemory(K4, 0)) {
             return tmp.firstPfn() == keep.firstPfn() ? -1 : tmp.firstPfn();
+        } catch (UalException e) {
+            if (e.error() == ErrorCode.ENOMEM) {
+                return -1; // all memory is in use: no free PFN to try
+            }
+            throw e;
         }
     }
 
@@ -979,6 +989,9 @@ public final class ConformanceSuite {
         int[] s = all(c);
         c.warmDomain();
         List<CheckContext.State> before = c.state(s);
+        if (c.info().memorySize() < 17 * K4) {
+            throw c.skip("needs 17 pages of device memory; the accelerator has " + c.info().memorySize() + " bytes");
+        }
         UalDevice victim = d.openPeer(c.local());
         try {
             DeviceMemory m = victim.allocMemory(16 * K4, 0);
