@@ -22,8 +22,11 @@
  *  - no grant outside what was granted: every ual_translate() and
  *    ual_copy() outcome is the one the model predicts from the page tables
  *    and the grant tables (a linked page not yet synced may also fault from
- *    a stale TLB entry - the only freedom allowed); a successful copy
- *    moved the source bytes to the destination;
+ *    a stale TLB entry - the only freedom allowed); a local request
+ *    reaches a host page only through the handle that registered it; a
+ *    successful copy moved the source bytes to the destination;
+ *  - unregister succeeds exactly when the buffer is registered through the
+ *    handle and none of its pages is linked or granted (else UAL_EBUSY);
  *  - fault rings: the records read and the lost count equal the model's
  *    ring of refused requests (one record per refused translate/copy in the
  *    initiator's ring, one more in the target's when the target refused),
@@ -281,6 +284,22 @@ static struct range *range_containing(u32 accel, u64 iova)
 	return NULL;
 }
 
+/* Is a page of @r linked in some domain or granted to some initiator? */
+static bool reg_busy(const struct reg *r)
+{
+	u32 a = h_accel[r->h], k;
+	int g;
+
+	for (k = 0; k < LSLOTS; k++)
+		if (links[k].used && links[k].target == a && links[k].pfn >= r->pfn &&
+		    links[k].pfn - r->pfn < r->npages)
+			return true;
+	for (g = 0; g < nhgrants; g++)
+		if (hgrants[g].t == a && hgrants[g].pfn >= r->pfn && hgrants[g].pfn - r->pfn < r->npages)
+			return true;
+	return false;
+}
+
 static int model_ranges(u32 accel)
 {
 	int k, n = 0;
@@ -478,17 +497,24 @@ static void predict_init(u32 i, u64 addr, u32 route, u32 access, struct pred *p)
 	p->init_side = false;
 }
 
-/* Target side: memory range and grants. */
-static void predict_target(u32 i, u32 route, u32 access, struct pred *p)
+/* Target side: memory range and grants. A local request reaches a host
+ * page only when issued through handle @hh, which registered it. */
+static void predict_target(u32 hh, u32 i, u32 route, u32 access, struct pred *p)
 {
 	u64 pfn = p->phys >> 12;
 	u32 t = p->target, gid;
+	struct reg *r = NULL;
 	int x;
 
-	if (p->phys >> UAL_PHYS_BITS || !(pfn < MEMPG || reg_of_pfn(t, pfn)))
+	if (!(p->phys >> UAL_PHYS_BITS) && pfn >= MEMPG)
+		r = reg_of_pfn(t, pfn);
+	if (p->phys >> UAL_PHYS_BITS || !(pfn < MEMPG || r))
 		return refuse(p, UAL_FAULT_OUT_OF_RANGE, t);
-	if (i == t)
+	if (i == t) {
+		if (r && r->h != hh)
+			refuse(p, UAL_FAULT_NO_GRANT, t);
 		return;
+	}
 	gid = gid_get(t, i, pfn, &x);
 	if (!gid)
 		return refuse(p, UAL_FAULT_NO_GRANT, t);
@@ -498,11 +524,11 @@ static void predict_target(u32 i, u32 route, u32 access, struct pred *p)
 		p->prot = gdesc[gid].prot;
 }
 
-static void predict(u32 i, u64 addr, u32 route, u32 access, struct pred *p)
+static void predict(u32 hh, u32 i, u64 addr, u32 route, u32 access, struct pred *p)
 {
 	predict_init(i, addr, route, access, p);
 	if (!p->code)
-		predict_target(i, route, access, p);
+		predict_target(hh, i, route, access, p);
 }
 
 /* ---- value pickers ---------------------------------------------------------- */
@@ -799,12 +825,17 @@ static void op_register(void)
 	if (up + n > ARENA_PG)
 		n = ARENA_PG - up;
 	if (g8() % 4 == 0) {	/* unregister */
+		bool busy;
+
 		snapshot(&s);
 		ret = ual_mem_unregister(h[hh], addr);
 		for (j = 0; j < nregs; j++)
 			if (regs[j].h == hh && arena + regs[j].upage * PG == addr)
 				break;
-		CHECK(!ret == (j < nregs), "unregister of %p by handle %u returned %d", addr, hh, ret);
+		busy = j < nregs && reg_busy(&regs[j]);
+		CHECK(!ret == (j < nregs && !busy) && (!busy || ret == UAL_EBUSY),
+		      "unregister of %p by handle %u returned %d (registered %d, linked or granted %d)",
+		      addr, hh, ret, j < nregs, busy);
 		if (ret)
 			check_unchanged(&s);
 		else
@@ -1058,14 +1089,15 @@ static void op_iova_free(void)
 
 static void op_translate(void)
 {
-	u32 i = g8() % 16 ? g8() % NA : pick_accel(), access = g8() % 8 ? 1 + g8() % 2 : g8();
+	u32 i = g8() % 16 ? g8() % NA : pick_accel(), access = g8() % 8 ? 1 + g8() % 2 : g8(), hh;
 	struct ual_faddr fa;
 	struct ual_xlate x;
 	struct pred p;
 	int ret;
 
 	pick_faddr(i, &fa, 1 + g8() % 64);
-	ret = ual_translate(h[g8() % NH], i, &fa, access, &x);
+	hh = g8() % NH;
+	ret = ual_translate(h[hh], i, &fa, access, &x);
 	if ((access != 1 && access != 2) || fa.rsvd ||
 	    ((fa.route & UAL_ROUTE_PHYS) ? (fa.route & ~(UAL_ROUTE_PHYS | UAL_ROUTE_TARGET_MASK)) : fa.route)) {
 		CHECK(ret == UAL_EINVAL, "translate with bad arguments returned %d", ret);
@@ -1075,7 +1107,7 @@ static void op_translate(void)
 		CHECK(ret == UAL_ENODEV, "translate by accelerator %u returned %d", i, ret);
 		return;
 	}
-	predict(i, fa.addr, fa.route, access, &p);
+	predict(hh, i, fa.addr, fa.route, access, &p);
 	if (p.stale && ret == UAL_EFAULT && p.code != UAL_EFAULT) {
 		st_stale++;
 		/* A stale TLB entry refused it: allowed until a sync. */
@@ -1128,7 +1160,7 @@ static u8 copy_src[16384], copy_dst[16384];
 
 static void op_copy(void)
 {
-	u32 i = g8() % 16 ? g8() % NA : pick_accel(), n, side, stop_side = 0;
+	u32 i = g8() % 16 ? g8() % NA : pick_accel(), n, side, stop_side = 0, hh = g8() % NH;
 	u64 len = g8() % 8 ? 64 * (1 + g8() % 64) : g64(), done, stop;
 	struct ual_faddr fa[2];	/* 0 src, 1 dst */
 	struct pred p[2], bad = { 0 };
@@ -1153,7 +1185,7 @@ static void op_copy(void)
 	if (!code && i >= NA)
 		code = UAL_ENODEV;
 	if (code) {
-		ret = ual_copy(h[g8() % NH], i, &fa[1], &fa[0], len);
+		ret = ual_copy(h[hh], i, &fa[1], &fa[0], len);
 		CHECK(ret == code, "copy with bad arguments returned %d, model %d", ret, code);
 		return;
 	}
@@ -1184,7 +1216,7 @@ static void op_copy(void)
 			if (done == stop && side >= stop_side)
 				break;
 			predict_init(i, fa[side].addr + done, fa[side].route, side ? 2 : 1, &p[side]);
-			predict_target(i, fa[side].route, side ? 2 : 1, &p[side]);
+			predict_target(hh, i, fa[side].route, side ? 2 : 1, &p[side]);
 			if (p[side].code) {
 				bad = p[side];
 				bad.phys = fa[side].addr + done;
@@ -1199,18 +1231,18 @@ decided:
 	if (!bad_set) {
 		for (done = 0; done < len; done += n) {
 			n = req_len(fa[1].addr + done, fa[0].addr + done, len - done);
-			predict(i, fa[0].addr + done, fa[0].route, 1, &p[0]);
-			predict(i, fa[1].addr + done, fa[1].route, 2, &p[1]);
+			predict(hh, i, fa[0].addr + done, fa[0].route, 1, &p[0]);
+			predict(hh, i, fa[1].addr + done, fa[1].route, 2, &p[1]);
 			if (p[0].target == p[1].target && p[0].phys >> 12 == p[1].phys >> 12)
 				overlap = true;
 		}
 		for (done = 0; !overlap && done < len; done += n) {
 			n = req_len(fa[1].addr + done, fa[0].addr + done, len - done);
-			predict(i, fa[0].addr + done, fa[0].route, 1, &p[0]);
+			predict(hh, i, fa[0].addr + done, fa[0].route, 1, &p[0]);
 			model_read(p[0].target, p[0].phys, copy_src + done, n);
 		}
 	}
-	ret = ual_copy(h[g8() % NH], i, &fa[1], &fa[0], len);
+	ret = ual_copy(h[hh], i, &fa[1], &fa[0], len);
 	if (any_stale) {
 		/* A stale TLB entry may refuse any request: only a success is checked. */
 		if (ret) {
@@ -1237,7 +1269,7 @@ decided:
 		return;
 	for (done = 0; done < len; done += n) {
 		n = req_len(fa[1].addr + done, fa[0].addr + done, len - done);
-		predict(i, fa[1].addr + done, fa[1].route, 2, &p[1]);
+		predict(hh, i, fa[1].addr + done, fa[1].route, 2, &p[1]);
 		model_read(p[1].target, p[1].phys, copy_dst + done, n);
 	}
 	CHECK(!memcmp(copy_src, copy_dst, len), "copy did not move the source bytes");

@@ -445,8 +445,14 @@ static void test_grant_blocks_unregister(void **state)
 	assert_non_null(buf);
 	memset(buf, 0x77, 2 * PG);
 	assert_int_equal(ual_mem_register(s->t, buf, 2 * PG, hp), 0);
-	assert_int_equal(hp[1], hp[0] + 1);	/* fake: contiguous; kmod: checked below */
-	assert_int_equal(ual_grant(s->t, 0, 1, hp[0], 2, UAL_PROT_READ), 0);
+	if (hp[1] == hp[0] + 1) {
+		/* Contiguous frames (fake; kmod by chance): one grant, split by
+		 * the revoke below. */
+		assert_int_equal(ual_grant(s->t, 0, 1, hp[0], 2, UAL_PROT_READ), 0);
+	} else {
+		assert_int_equal(ual_grant(s->t, 0, 1, hp[0], 1, UAL_PROT_READ), 0);
+		assert_int_equal(ual_grant(s->t, 0, 1, hp[1], 1, UAL_PROT_READ), 0);
+	}
 	assert_int_equal(ual_grant(s->t, 0, 2, hp[1], 1, UAL_PROT_READ), 0);
 	assert_int_equal(ual_mem_unregister(s->t, buf), UAL_EBUSY);
 	assert_non_null(strstr(ual_last_error(), "0 page(s) linked in IOVA ranges, 3 page(s) granted"));
@@ -460,7 +466,7 @@ static void test_grant_blocks_unregister(void **state)
 	assert_int_equal(ual_mem_unregister(s->t, buf), UAL_EBUSY);
 	assert_non_null(strstr(ual_last_error(), "1 page(s) granted"));
 	/* A refused revoke changes no count. */
-	assert_int_equal(ual_revoke(s->t, 0, 1, hp[0], 2), UAL_ENOENT);
+	assert_int_equal(ual_revoke(s->t, 0, 1, hp[1], 1), UAL_ENOENT);
 	assert_int_equal(ual_mem_unregister(s->t, buf), UAL_EBUSY);
 	assert_int_equal(ual_revoke(s->t, 0, 1, hp[0], 1), 0);
 	assert_int_equal(ual_mem_unregister(s->t, buf), 0);
