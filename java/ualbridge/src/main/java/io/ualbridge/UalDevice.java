@@ -558,9 +558,9 @@ public final class UalDevice implements AutoCloseable {
     }
 
     /**
-     * Closes the handle: libual frees everything it created (IOVA ranges and their links, device memory, host
-     * registrations, grants); host buffers allocated by {@link #allocateHostBuffer} are freed. Children become
-     * unusable. Idempotent.
+     * Closes the handle: libual frees everything it created (IOVA ranges and their links, grants, device memory,
+     * host registrations, in that order, even where {@link HostBuffer#close()} would refuse); host buffers
+     * allocated by {@link #allocateHostBuffer} are freed. Children become unusable. Idempotent.
      *
      * @throws IllegalStateException if another thread is inside a call on this handle, or a {@link Translator} of
      *                               it is still open on a live thread (the handle stays open)
