@@ -360,11 +360,13 @@ static void t_dev_close_unmaps(void **state)
 {
 	static struct rig r;	/* teardown reaches it after a failure */
 	ual_dev *b;
-	u8 *page = aligned_alloc(4096, 4096);
+	u8 *page;
 	u64 pfn, iova;
 
 	(void)state;
 	NEED_DEVICE();
+	page = aligned_alloc(4096, 4096);
+	assert_non_null(page);
 	rig_up(&r);
 	if (!r.virt) {
 		rig_down(&r);
