@@ -607,8 +607,10 @@ int ual_iova_sync(ual_dev *dev, uint64_t iova, uint64_t offset, uint64_t len);
  * Unlink is synchronous: it invalidates the TLB for the part, so when it
  * returns no initiator reaches the pages.
  *
- * Context: takes the domain lock; never allocates; on a range without
- * UAL_IOVA_PREALLOC returns emptied table pages to the pool.
+ * Context: takes the domain lock, and the local target lock if the range
+ * holds host pages (their registrations count their links); never
+ * allocates; on a range without UAL_IOVA_PREALLOC returns emptied table
+ * pages to the pool.
  * Return: 0; UAL_ENOENT if a page of the part is not linked or no range
  * starts at @iova, UAL_EINVAL if the part splits a large entry or is
  * misaligned, UAL_ERANGE, UAL_EOVERFLOW as ual_iova_sync().
