@@ -79,11 +79,13 @@ ok=0; bad=0; notes=""
 if "$JAVA" -jar "$JAR" info --uri "$URI" >"$R/$MODE-info.log" 2>&1 && grep -q vfio "$R/$MODE-info.log"; then ok=$((ok+1)); else bad=$((bad+1)); notes="$notes info failed;"; fi
 # edu has one page of device memory.
 if "$JAVA" -jar "$JAR" map --uri "$URI" --mode "$MODE" --pages 1 >"$R/$MODE-map.log" 2>&1; then ok=$((ok+1)); else bad=$((bad+1)); notes="$notes map failed;"; fi
-# ualctl copy fills device memory by CPU and copies device to device: edu can
-# do neither; the command must refuse clearly (exit != 0, the reason named).
-if ! "$JAVA" -jar "$JAR" copy --uri "$URI" --mode "$MODE" --size 64 >"$R/$MODE-copy.log" 2>&1 \
-        && grep -q "no CPU window" "$R/$MODE-copy.log"; then ok=$((ok+1)); notes="$notes copy refused as expected (no CPU window);"
-else bad=$((bad+1)); notes="$notes copy did not refuse clearly;"; fi
+# edu has no CPU window and one accelerator: ualctl copy makes a host round
+# trip (host buffer -> edu -> host buffer) and verifies every byte. 4032 bytes
+# stay clear of the buffer's last byte, which QEMU 7.2 cannot take.
+if "$JAVA" -jar "$JAR" copy --uri "$URI" --mode "$MODE" --size 4032 --no-progress >"$R/$MODE-copy.log" 2>&1 \
+        && grep -q "host round trip" "$R/$MODE-copy.log" && grep -q "PASS (every byte)" "$R/$MODE-copy.log"; then
+    ok=$((ok+1)); notes="$notes copy round trip verified;"
+else bad=$((bad+1)); notes="$notes copy failed;"; fi
 record ualctl-info-map-copy "$ok" "$bad" "$(since "$t0")" "$notes see $MODE-{info,map,copy}.log"
 
 say "ualctl conformance"

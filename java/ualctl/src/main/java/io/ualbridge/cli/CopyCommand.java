@@ -3,10 +3,13 @@ package io.ualbridge.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.ualbridge.DeviceMemory;
+import io.ualbridge.ErrorCode;
 import io.ualbridge.FabricAddress;
+import io.ualbridge.HostBuffer;
 import io.ualbridge.IovaRange;
 import io.ualbridge.Prot;
 import io.ualbridge.UalDevice;
+import io.ualbridge.UalException;
 import me.tongfei.progressbar.ConsoleProgressBarConsumer;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
@@ -23,6 +26,10 @@ import java.util.List;
         description = {"Copy bytes from memory of one accelerator to memory of another through the fabric, as the "
                 + "initiator's DMA engine: fill the source with a pattern, grant what the initiator needs, map both "
                 + "sides in the chosen mode, copy in chunks, verify every byte, report requests, bytes and throughput.",
+            "On a fabric of one accelerator, or a device without a CPU window into its memory (a DMA-only PCI "
+                + "device on vfio:), or with --via-host, the copy is a round trip instead: a host buffer filled "
+                + "with the pattern is copied into the local accelerator's memory and back into a second host "
+                + "buffer, which is verified.",
             "A progress bar is shown on stderr for copies of several chunks when stderr is a terminal "
                 + "(not with --json; force with --progress, suppress with --no-progress)."})
 final class CopyCommand extends BaseCommand {
@@ -54,6 +61,11 @@ final class CopyCommand extends BaseCommand {
                     + "terminal).")
     Boolean progress;
 
+    @Option(names = "--via-host", negatable = true,
+            description = "Round trip host buffer -> local device memory -> host buffer (default: when the fabric "
+                    + "has one accelerator or its memory has no CPU window).")
+    Boolean viaHost;
+
     @Option(names = "--seed", paramLabel = "N", defaultValue = "1", description = "Seed of the byte pattern.")
     int seed;
 
@@ -73,6 +85,9 @@ final class CopyCommand extends BaseCommand {
 
     @Override
     int run(Session s) throws Exception {
+        if (viaHost != null ? viaHost : (s.count() == 1 || !cpuWindow(s.device()))) {
+            return report(s, s.local(), s.local(), s.local(), roundTrips(s));
+        }
         int a = s.accel("--from", from != null ? from : s.nextPeer());
         int b = s.accel("--to", to != null ? to : s.local());
         int i = s.accel("--initiator", initiator != null ? initiator : b);
@@ -110,6 +125,10 @@ final class CopyCommand extends BaseCommand {
             }
             runs.add(copy(s, m.name(), i, sa, da, pattern, dst));
         }
+        return report(s, a, b, i, runs);
+    }
+
+    private int report(Session s, int a, int b, int i, List<Run> runs) {
         boolean ok = runs.stream().allMatch(r -> r.mismatch < 0);
         if (json()) {
             ObjectNode n = Json.object();
@@ -151,6 +170,70 @@ final class CopyCommand extends BaseCommand {
             t.print(out, "  ");
         }
         return ok ? ExitCodes.OK : ExitCodes.CHECK_FAILED;
+    }
+
+    /** Whether the CPU can read the device's memory (a DMA-only device answers ENOTSUP). */
+    private static boolean cpuWindow(UalDevice d) {
+        try (DeviceMemory probe = d.allocMemory(MappingOptions.PAGE, 0)) {
+            probe.read(0, 64);
+            return true;
+        } catch (UalException e) {
+            if (e.error() == ErrorCode.ENOTSUP) {
+                return false;
+            }
+            throw e;
+        }
+    }
+
+    /** Host buffer -> local device memory -> second host buffer, through the fabric, once per mode. */
+    private List<Run> roundTrips(Session s) {
+        UalDevice d = s.device();
+        int local = s.local();
+        long alloc = (size + MappingOptions.PAGE - 1) / MappingOptions.PAGE * MappingOptions.PAGE;
+        Pattern pattern = new Pattern(seed);
+        List<Run> runs = new ArrayList<>();
+        for (Mode m : mode == Mode.both ? List.of(Mode.physical, Mode.virtual) : List.of(mode)) {
+            HostBuffer in = s.track(d.allocateHostBuffer(alloc));
+            HostBuffer out = s.track(d.allocateHostBuffer(alloc));
+            DeviceMemory mem = s.track(d.allocMemory(alloc, 0));
+            pattern.fill(in.segment(), size);
+            FabricAddress hin;
+            FabricAddress dev;
+            FabricAddress hout;
+            if (m == Mode.physical) {
+                hin = in.physical(0);
+                dev = mem.physical(0);
+                hout = out.physical(0);
+            } else {
+                // Tracked after the buffers, so it is unlinked and freed before they are unregistered.
+                IovaRange r = s.track(d.allocIova(3 * alloc, 0));
+                r.link(0, local, in.pfns(), Prot.READ);
+                r.link(alloc, local, mem.pfns(), Prot.RW);
+                r.link(2 * alloc, local, out.pfns(), Prot.WRITE);
+                r.sync();
+                hin = r.address(0);
+                dev = r.address(alloc);
+                hout = r.address(2 * alloc);
+            }
+            long start = System.nanoTime();
+            long requests = chunked(s, local, dev, hin) + chunked(s, local, hout, dev);
+            long nanos = System.nanoTime() - start;
+            note("verifying %s in the second host buffer", Fmt.size(size));
+            runs.add(new Run(m.name() + " (host round trip)", hin, hout, requests, 2 * size, nanos,
+                    2 * ((size + chunk - 1) / chunk), pattern.firstMismatch(out.segment(), size)));
+        }
+        return runs;
+    }
+
+    /** Copies size bytes in --chunk calls; returns the fabric requests made. */
+    private long chunked(Session s, int i, FabricAddress da, FabricAddress sa) {
+        long requests = 0;
+        for (long off = 0; off < size; off += chunk) {
+            long n = Math.min(chunk, size - off);
+            s.device().copy(i, da.plus(off), sa.plus(off), n);
+            requests += Pattern.requests(sa.address() + off, da.address() + off, n);
+        }
+        return requests;
     }
 
     private Run copy(Session s, String mode, int i, FabricAddress sa, FabricAddress da, Pattern pattern,

@@ -1,6 +1,7 @@
 package io.ualbridge.cli;
 
 import io.ualbridge.DeviceMemory;
+import java.lang.foreign.MemorySegment;
 
 /** A deterministic byte pattern to fill memory with and check copies against. */
 final class Pattern {
@@ -39,6 +40,28 @@ final class Pattern {
         for (long off = 0; off < len; off += CHUNK) {
             int n = (int) Math.min(CHUNK, len - off);
             byte[] got = m.read(off, n);
+            for (int i = 0; i < n; i++) {
+                if (got[i] != at(off + i)) {
+                    return off + i;
+                }
+            }
+        }
+        return -1;
+    }
+
+    /** Fills [0, len) of a host segment with the pattern. */
+    void fill(MemorySegment seg, long len) {
+        for (long off = 0; off < len; off += CHUNK) {
+            int n = (int) Math.min(CHUNK, len - off);
+            MemorySegment.copy(MemorySegment.ofArray(chunk(off, n)), 0, seg, off, n);
+        }
+    }
+
+    /** Offset of the first byte of [0, len) of a host segment that differs from the pattern, or -1. */
+    long firstMismatch(MemorySegment seg, long len) {
+        for (long off = 0; off < len; off += CHUNK) {
+            int n = (int) Math.min(CHUNK, len - off);
+            byte[] got = seg.asSlice(off, n).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
             for (int i = 0; i < n; i++) {
                 if (got[i] != at(off + i)) {
                     return off + i;

@@ -45,6 +45,30 @@ class CopyCommandTest {
     }
 
     @Test
+    void hostRoundTripInBothModesIsVerified() {
+        Cli.Result r = Cli.run("copy", "--json", "--via-host", "--size", "12224", "--chunk", "4K", "--mode", "both");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        JsonNode copies = r.json().get("copies");
+        assertThat(copies).hasSize(2);
+        assertThat(copies.get(0).get("mode").asText()).isEqualTo("physical (host round trip)");
+        assertThat(copies.get(1).get("mode").asText()).isEqualTo("virtual (host round trip)");
+        // Physical mode: the source is a host page in the local accelerator's host aperture (bit 56).
+        assertThat(Long.decode(copies.get(0).get("src").get("address").asText())).isGreaterThanOrEqualTo(1L << 56);
+        assertThat(copies.get(1).get("src").get("routed").asBoolean()).isFalse();
+        assertThat(copies).allSatisfy(c -> {
+            assertThat(c.get("verified").asBoolean()).isTrue();
+            assertThat(c.get("bytes").asLong()).isEqualTo(2 * 12224);
+        });
+    }
+
+    @Test
+    void aSingleAcceleratorFabricCopiesThroughTheHost() {
+        Cli.Result r = Cli.run("copy", "--uri", "fake:?accels=1", "--size", "4032", "--no-progress");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("physical (host round trip)", "PASS (every byte)");
+    }
+
+    @Test
     void sizeNotAMultipleOf64IsAUsageError() {
         Cli.Result r = Cli.run("copy", "--size", "100");
         assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
