@@ -322,7 +322,13 @@ const char *ual_last_error(void);
  *       default 0). A NAME shares one in-process fabric between opens: the
  *       first open creates it, later opens attach (their fabric options must
  *       be absent or equal) and the fabric dies with its last handle.
- *       "kmod:" and "vfio:" come in later ABI minors.
+ *       "kmod:[PATH][?local=ID&...]" drives the ualmock kernel module
+ *       (default PATH /dev/ualmock; the fabric is the module's, so fabric
+ *       options, if given, must equal its parameters, else UAL_EEXIST).
+ *       "vfio:BDF[?mode=virtual|physical]" drives a PCI device through VFIO
+ *       (virtual: type1 IOMMU; physical: a device bound to uio_pci_generic,
+ *       frames from /proc/self/pagemap, root only) as a fabric of one
+ *       accelerator whose device memory is the device's buffer.
  * @out: receives the handle.
  *
  * Context: may sleep; allocates the fabric (a fake fabric's page-table pool
@@ -569,8 +575,9 @@ int ual_iova_alloc(ual_dev *dev, uint64_t size, uint32_t flags, uint64_t *iova_o
  * ual_iova_sync().
  *
  * Context: takes the domain lock, then the target lock of @target. Never
- * allocates on a UAL_IOVA_PREALLOC range; otherwise takes page-table pages
- * from the pool. All or nothing: on error no entry and no pool page changed.
+ * allocates on a UAL_IOVA_PREALLOC range (fake and kmod backends; the vfio
+ * backend's VFIO_IOMMU_MAP_DMA of host pages allocates in the kernel);
+ * otherwise takes page-table pages from the pool. All or nothing: on error no entry and no pool page changed.
  * Return: 0; UAL_ENOENT if no range starts at @iova, UAL_EINVAL for bad
  * alignment, zero @n, NULL @pfns or bad @prot, UAL_ERANGE if the pages pass
  * the end of the range or a PFN is outside @target's memory, UAL_EOVERFLOW if
