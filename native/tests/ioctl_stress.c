@@ -130,7 +130,8 @@ static bool in_set(eset s, int e) { return e >= 0 && e < 128 && (s.w[e / 64] >> 
 
 struct blk { uint64_t pfn, size; };
 struct reg { uint64_t addr, len; uint64_t pfns[REG_SLOT_PAGES]; bool used; };
-struct range { uint64_t iova, size, linked_pages; bool used; };
+/* @reg: the registration slot whose pages are linked, -1 for a block or none. */
+struct range { uint64_t iova, size, linked_pages; bool used; int reg; };
 struct grant { uint64_t pfn, npages; uint32_t initiator; };
 
 struct thr {
@@ -346,6 +347,13 @@ static void v_register(struct thr *t)
 	HDR(rg);
 	if (r->used) {
 		rg.addr = r->addr;
+		/* Linked pages keep it registered (no stale link): EBUSY, nothing changes. */
+		for (int k = 0; k < MAX_RANGE; k++)
+			if (t->rng_[k].used && t->rng_[k].linked_pages && t->rng_[k].reg == s) {
+				call(t, t->fd, UALM_IOC_MEM_UNREGISTER, &rg, MUST_FAIL, E(1, EBUSY), true,
+				     "unregister linked");
+				return;
+			}
 		call(t, t->fd, UALM_IOC_MEM_UNREGISTER, &rg, MUST_OK, NOERR, false, "unregister");
 		if (verbose)
 			report("[thread %d] slot %d: unregistered 0x%" PRIx64 "\n", t->id, s, r->addr);
@@ -429,7 +437,7 @@ static void v_iova(struct thr *t)
 		io.size = (1 + below(t, 64)) * PG;
 		io.flags = chance(t, 50) ? IOVA_PREALLOC : 0;
 		if (!call(t, t->fd, UALM_IOC_IOVA_ALLOC, &io, MUST_OK, EXH, false, "iova alloc"))
-			*r = (struct range){ io.iova, io.size, 0, true };
+			*r = (struct range){ io.iova, io.size, 0, true, -1 };
 		return;
 	}
 	if (!r->linked_pages && chance(t, 25))
@@ -440,7 +448,9 @@ static void v_iova(struct thr *t)
 		uint64_t n = 0, *pf = t->pfnbuf;
 		int s = below(t, MAX_REG);
 
+		r->reg = -1;
 		if (t->reg[s].used && chance(t, 50)) {
+			r->reg = s;
 			n = t->reg[s].len / PG;
 			memcpy(pf, t->reg[s].pfns, n * sizeof(*pf));
 			if (verbose)
@@ -511,8 +521,10 @@ static void v_iova(struct thr *t)
 			p.len -= PG;
 		}
 		/* Large entries must be unlinked whole; we always unlink what we linked. */
-		if (!call(t, t->fd, UALM_IOC_IOVA_UNLINK, &p, MUST_OK, NOERR, false, "unlink"))
+		if (!call(t, t->fd, UALM_IOC_IOVA_UNLINK, &p, MUST_OK, NOERR, false, "unlink")) {
 			r->linked_pages = 0;
+			r->reg = -1;
+		}
 		return;
 	}
 do_free:
