@@ -77,6 +77,9 @@ chmod 777 "$results"   # the command may run tests as another user
 {
     printf 'RESULTS=%q\nMODULE=%q\nMODULE_PARAMS=%q\nCMD_TIMEOUT=%q\nSTREAM=%q\n' \
         "$results" "$module" "$params" "$timeout" "$stream"
+    # Host directories the guest's fresh /tmp and /run must not hide: the
+    # repository (a CI clone may live under /tmp) and the working directory.
+    printf 'KEEP_DIRS=%q\n' "$UAL_ROOT $(pwd)"
 } >"$results/job.env"
 {
     echo '#!/bin/bash'
