@@ -99,7 +99,12 @@ chmod 777 "$results"   # the command may run tests as another user
 } >"$results/cmd.sh"
 
 qemu=(qemu-system-x86_64
-    -machine q35,accel=tcg -cpu max -smp "$smp" -m "$mem"   # KVM hangs on our machines: TCG
+    # KVM hangs on our machines: TCG. Single-threaded TCG: with one host
+    # thread per vCPU, QEMU 7.2 let a vCPU run a stale translation of code
+    # the JVM was patching on the other (SIGILL/SIGSEGV in freshly patched
+    # JIT entries); one thread round-robins both vCPUs and keeps code
+    # invalidation synchronous, while the guest still has 2 CPUs.
+    -machine q35 -accel tcg,thread=single -cpu max -smp "$smp" -m "$mem"
     -nographic -no-reboot
     -kernel "/boot/vmlinuz-$kver" -initrd "$initrd"
     -append "console=ttyS0 quiet panic=-1 $append"

@@ -61,7 +61,7 @@ boot() { # mode, extra run-in-guest args...
     fi
 }
 start=$(date +%s.%N)
-boot virtual --qemu-arg -machine --qemu-arg q35,accel=tcg,kernel-irqchip=split \
+boot virtual --qemu-arg -machine --qemu-arg q35,kernel-irqchip=split \
     --qemu-arg -device --qemu-arg intel-iommu,intremap=on --append "intel_iommu=on iommu=nopt"
 boot physical --mem 256
 wall=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }')
