@@ -1131,19 +1131,10 @@ static void target_rw(struct ual_fabric *fab, const struct xl *x, void *buf, u32
  * domain lock and every target lock held across check and move, so a
  * concurrent unlink or revoke cannot slip in between.
  */
-int fab_copy(struct ual_owner *o, u32 initiator, const struct ual_faddr *dst,
-	     const struct ual_faddr *src, u64 len, struct ual_err *err)
+int fab_copy_args(const struct ual_fabric *fab, u32 initiator, const struct ual_faddr *dst,
+		  const struct ual_faddr *src, u64 len, struct ual_err *err)
 {
-	struct ual_fabric *fab = o->fab;
-	u64 targets[BITMAP_WORDS] = { 0 };
-	struct req rq[2], bad_rq;
-	struct refusal f, bad_f;
-	u64 done, stop = len;	/* stop: offset of the first translation fault */
-	int stop_side = 0, ret = 0, bad_ret = 0, side;
-	struct ual_accel *a;
-	struct xl x[2];
-	u32 i, n;
-	u8 buf[UAL_REQ_MAX];
+	int ret;
 
 	if (!len || (len % UAL_REQ_MIN))
 		return ual_err_set(err, UAL_EINVAL,
@@ -1162,6 +1153,26 @@ int fab_copy(struct ual_owner *o, u32 initiator, const struct ual_faddr *dst,
 	if (initiator >= fab->cfg.accels)
 		return ual_err_set(err, UAL_ENODEV, "no accelerator %u in the fabric (%u)",
 				   initiator, fab->cfg.accels);
+	return 0;
+}
+
+int fab_copy(struct ual_owner *o, u32 initiator, const struct ual_faddr *dst,
+	     const struct ual_faddr *src, u64 len, struct ual_err *err)
+{
+	struct ual_fabric *fab = o->fab;
+	u64 targets[BITMAP_WORDS] = { 0 };
+	struct req rq[2], bad_rq;
+	struct refusal f, bad_f;
+	u64 done, stop = len;	/* stop: offset of the first translation fault */
+	int stop_side = 0, ret = 0, bad_ret = 0, side;
+	struct ual_accel *a;
+	struct xl x[2];
+	u32 i, n;
+	u8 buf[UAL_REQ_MAX];
+
+	ret = fab_copy_args(fab, initiator, dst, src, len, err);
+	if (ret)
+		return ret;
 	a = &fab->accel[initiator];
 	ual_mutex_lock(&a->dom.lock);
 

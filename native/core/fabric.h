@@ -156,6 +156,15 @@ int fab_dump(struct ual_owner *o, u64 iova, u64 len, struct ual_mapping *out, u6
 	     u64 *count, struct ual_err *err);
 
 /*
+ * fab_copy_args() - the ABI's input checks of ual_copy() (length, route words,
+ * alignment, wrap, initiator), which record no fault. fab_copy() runs them;
+ * a backend that moves the bytes itself (vfio) runs them before anything else.
+ * Context: takes no lock. Return: 0 or UAL_EINVAL, UAL_EOVERFLOW, UAL_ENODEV.
+ */
+int fab_copy_args(const struct ual_fabric *fab, u32 initiator, const struct ual_faddr *dst,
+		  const struct ual_faddr *src, u64 len, struct ual_err *err);
+
+/*
  * fab_translate(), fab_copy() - requests of any @initiator of @o's fabric,
  * issued through handle @o: a local request (initiator == target) reaches a
  * host page only if @o registered it (UAL_EACCES, fault UAL_FAULT_NO_GRANT

@@ -54,10 +54,17 @@ int ual_uri_parse(const char *s, struct ual_uri *uri, struct ual_err *err);
 
 struct ual_backend_ops;
 
-/* Every backend's handle starts with this. */
+struct ual_owner;
+
+/*
+ * Every backend's handle starts with this. @core is the handle's owner in an
+ * in-process fabric core (fake, vfio), for the ual_core_* forwarders below;
+ * NULL for backends whose fabric lives elsewhere (kmod).
+ */
 struct ual_dev {
 	u32 magic;
 	const struct ual_backend_ops *ops;
+	struct ual_owner *core;
 };
 
 struct ual_backend_ops {
@@ -102,6 +109,45 @@ struct ual_backend_ops {
 			  u64 *lost, struct ual_err *err);
 	u64 (*alloc_count)(struct ual_dev *dev);
 };
+
+/*
+ * Ops of a backend that runs the fabric core in process: each forwards to
+ * the core's fab_* call on dev->core. A backend puts these in its ops table
+ * wherever it adds nothing to the core (shim/core_ops.c).
+ */
+int ual_core_query(struct ual_dev *dev, struct ual_info *info, struct ual_err *err);
+int ual_core_mem_alloc(struct ual_dev *dev, u64 size, u64 align, u64 *pfn,
+		       struct ual_err *err);
+int ual_core_mem_free(struct ual_dev *dev, u64 pfn, u64 size, struct ual_err *err);
+int ual_core_mem_write(struct ual_dev *dev, u64 phys, const void *buf, u64 len,
+		       struct ual_err *err);
+int ual_core_mem_read(struct ual_dev *dev, u64 phys, void *buf, u64 len,
+		      struct ual_err *err);
+int ual_core_mem_unregister(struct ual_dev *dev, void *addr, struct ual_err *err);
+int ual_core_grant(struct ual_dev *dev, u32 target, u32 initiator, u64 pfn, u64 npages,
+		   u32 prot, struct ual_err *err);
+int ual_core_revoke(struct ual_dev *dev, u32 target, u32 initiator, u64 pfn, u64 npages,
+		    struct ual_err *err);
+int ual_core_map_pfns(struct ual_dev *dev, u32 target, const u64 *pfns, u64 n, u32 prot,
+		      struct ual_faddr *out, struct ual_err *err);
+int ual_core_iova_alloc(struct ual_dev *dev, u64 size, u32 flags, u64 *iova,
+			struct ual_err *err);
+int ual_core_iova_link(struct ual_dev *dev, u64 iova, u64 offset, u32 target,
+		       const u64 *pfns, u64 n, u32 prot, struct ual_err *err);
+int ual_core_iova_sync(struct ual_dev *dev, u64 iova, u64 offset, u64 len,
+		       struct ual_err *err);
+int ual_core_iova_unlink(struct ual_dev *dev, u64 iova, u64 offset, u64 len,
+			 struct ual_err *err);
+int ual_core_iova_free(struct ual_dev *dev, u64 iova, struct ual_err *err);
+int ual_core_dump(struct ual_dev *dev, u64 iova, u64 len, struct ual_mapping *out,
+		  u64 max, u64 *count, struct ual_err *err);
+int ual_core_translate(struct ual_dev *dev, u32 initiator, const struct ual_faddr *fa,
+		       u32 access, struct ual_xlate *out, struct ual_err *err);
+int ual_core_copy(struct ual_dev *dev, u32 initiator, const struct ual_faddr *dst,
+		  const struct ual_faddr *src, u64 len, struct ual_err *err);
+int ual_core_fault_read(struct ual_dev *dev, struct ual_fault *out, u32 max, u32 *nread,
+			u64 *lost, struct ual_err *err);
+u64 ual_core_alloc_count(struct ual_dev *dev);
 
 extern const struct ual_backend_ops ual_fake_ops;
 extern const struct ual_backend_ops ual_kmod_ops;

@@ -81,6 +81,7 @@ static int new_dev(struct fake_fabric *ff, u32 accel, struct ual_dev **out,
 		return ual_err_set(err, UAL_ENOMEM, "out of memory for a handle");
 	d->base.magic = UAL_DEV_MAGIC;
 	d->base.ops = &ual_fake_ops;
+	d->base.core = &d->owner;
 	d->ff = ff;
 	ual_owner_init(&d->owner, ff->fab, accel);
 	ff->refs++;
@@ -193,38 +194,6 @@ static void fake_close(struct ual_dev *dev)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-static int fake_query(struct ual_dev *dev, struct ual_info *info, struct ual_err *err)
-{
-	int ret = fab_query(&to_fake(dev)->owner, info);
-
-	(void)err;
-	strncpy(info->backend, "fake", sizeof(info->backend) - 1);
-	return ret;
-}
-
-static int fake_mem_alloc(struct ual_dev *dev, u64 size, u64 align, u64 *pfn,
-			  struct ual_err *err)
-{
-	return fab_mem_alloc(&to_fake(dev)->owner, size, align, pfn, err);
-}
-
-static int fake_mem_free(struct ual_dev *dev, u64 pfn, u64 size, struct ual_err *err)
-{
-	return fab_mem_free(&to_fake(dev)->owner, pfn, size, err);
-}
-
-static int fake_mem_write(struct ual_dev *dev, u64 phys, const void *buf, u64 len,
-			  struct ual_err *err)
-{
-	return fab_mem_write(&to_fake(dev)->owner, phys, buf, len, err);
-}
-
-static int fake_mem_read(struct ual_dev *dev, u64 phys, void *buf, u64 len,
-			 struct ual_err *err)
-{
-	return fab_mem_read(&to_fake(dev)->owner, phys, buf, len, err);
-}
-
 static int fake_mem_register(struct ual_dev *dev, void *addr, u64 len, u64 *pfns,
 			     struct ual_err *err)
 {
@@ -233,111 +202,29 @@ static int fake_mem_register(struct ual_dev *dev, void *addr, u64 len, u64 *pfns
 				NULL, pfns, err);
 }
 
-static int fake_mem_unregister(struct ual_dev *dev, void *addr, struct ual_err *err)
-{
-	return fab_mem_unregister(&to_fake(dev)->owner, (u64)(uintptr_t)addr, err);
-}
-
-static int fake_grant(struct ual_dev *dev, u32 target, u32 initiator, u64 pfn,
-		      u64 npages, u32 prot, struct ual_err *err)
-{
-	return fab_grant(&to_fake(dev)->owner, target, initiator, pfn, npages, prot, err);
-}
-
-static int fake_revoke(struct ual_dev *dev, u32 target, u32 initiator, u64 pfn,
-		       u64 npages, struct ual_err *err)
-{
-	return fab_revoke(&to_fake(dev)->owner, target, initiator, pfn, npages, err);
-}
-
-static int fake_map_pfns(struct ual_dev *dev, u32 target, const u64 *pfns, u64 n,
-			 u32 prot, struct ual_faddr *out, struct ual_err *err)
-{
-	return fab_map_pfns(&to_fake(dev)->owner, target, pfns, n, prot, out, err);
-}
-
-static int fake_iova_alloc(struct ual_dev *dev, u64 size, u32 flags, u64 *iova,
-			   struct ual_err *err)
-{
-	return fab_iova_alloc(&to_fake(dev)->owner, size, flags, iova, err);
-}
-
-static int fake_iova_link(struct ual_dev *dev, u64 iova, u64 offset, u32 target,
-			  const u64 *pfns, u64 n, u32 prot, struct ual_err *err)
-{
-	return fab_iova_link(&to_fake(dev)->owner, iova, offset, target, pfns, n, prot, err);
-}
-
-static int fake_iova_sync(struct ual_dev *dev, u64 iova, u64 offset, u64 len,
-			  struct ual_err *err)
-{
-	return fab_iova_sync(&to_fake(dev)->owner, iova, offset, len, err);
-}
-
-static int fake_iova_unlink(struct ual_dev *dev, u64 iova, u64 offset, u64 len,
-			    struct ual_err *err)
-{
-	return fab_iova_unlink(&to_fake(dev)->owner, iova, offset, len, err);
-}
-
-static int fake_iova_free(struct ual_dev *dev, u64 iova, struct ual_err *err)
-{
-	return fab_iova_free(&to_fake(dev)->owner, iova, err);
-}
-
-static int fake_dump(struct ual_dev *dev, u64 iova, u64 len, struct ual_mapping *out,
-		     u64 max, u64 *count, struct ual_err *err)
-{
-	return fab_dump(&to_fake(dev)->owner, iova, len, out, max, count, err);
-}
-
-static int fake_translate(struct ual_dev *dev, u32 initiator, const struct ual_faddr *fa,
-			  u32 access, struct ual_xlate *out, struct ual_err *err)
-{
-	return fab_translate(&to_fake(dev)->owner, initiator, fa, access, out, err);
-}
-
-static int fake_copy(struct ual_dev *dev, u32 initiator, const struct ual_faddr *dst,
-		     const struct ual_faddr *src, u64 len, struct ual_err *err)
-{
-	return fab_copy(&to_fake(dev)->owner, initiator, dst, src, len, err);
-}
-
-static int fake_fault_read(struct ual_dev *dev, struct ual_fault *out, u32 max,
-			   u32 *nread, u64 *lost, struct ual_err *err)
-{
-	(void)err;
-	return fab_fault_read(&to_fake(dev)->owner, out, max, nread, lost);
-}
-
-static u64 fake_alloc_count(struct ual_dev *dev)
-{
-	return ual_fabric_alloc_count(to_fake(dev)->owner.fab);
-}
-
 const struct ual_backend_ops ual_fake_ops = {
 	.name = "fake",
 	.open = fake_open,
 	.open_peer = fake_open_peer,
 	.close = fake_close,
-	.query = fake_query,
-	.mem_alloc = fake_mem_alloc,
-	.mem_free = fake_mem_free,
-	.mem_write = fake_mem_write,
-	.mem_read = fake_mem_read,
+	.query = ual_core_query,
+	.mem_alloc = ual_core_mem_alloc,
+	.mem_free = ual_core_mem_free,
+	.mem_write = ual_core_mem_write,
+	.mem_read = ual_core_mem_read,
 	.mem_register = fake_mem_register,
-	.mem_unregister = fake_mem_unregister,
-	.grant = fake_grant,
-	.revoke = fake_revoke,
-	.map_pfns = fake_map_pfns,
-	.iova_alloc = fake_iova_alloc,
-	.iova_link = fake_iova_link,
-	.iova_sync = fake_iova_sync,
-	.iova_unlink = fake_iova_unlink,
-	.iova_free = fake_iova_free,
-	.dump = fake_dump,
-	.translate = fake_translate,
-	.copy = fake_copy,
-	.fault_read = fake_fault_read,
-	.alloc_count = fake_alloc_count,
+	.mem_unregister = ual_core_mem_unregister,
+	.grant = ual_core_grant,
+	.revoke = ual_core_revoke,
+	.map_pfns = ual_core_map_pfns,
+	.iova_alloc = ual_core_iova_alloc,
+	.iova_link = ual_core_iova_link,
+	.iova_sync = ual_core_iova_sync,
+	.iova_unlink = ual_core_iova_unlink,
+	.iova_free = ual_core_iova_free,
+	.dump = ual_core_dump,
+	.translate = ual_core_translate,
+	.copy = ual_core_copy,
+	.fault_read = ual_core_fault_read,
+	.alloc_count = ual_core_alloc_count,
 };

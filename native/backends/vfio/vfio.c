@@ -158,6 +158,7 @@ static int new_dev(struct vfio_fab *vf, struct ual_dev **out, struct ual_err *er
 		return ual_err_set(err, UAL_ENOMEM, "out of memory for a handle");
 	d->base.magic = UAL_DEV_MAGIC;
 	d->base.ops = &ual_vfio_ops;
+	d->base.core = &d->owner;
 	d->vf = vf;
 	ual_owner_init(&d->owner, vf->fab, 0);
 	vf->refs++;
@@ -429,27 +430,7 @@ static void vfio_close(struct ual_dev *dev)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-/* ---- delegated to the core ------------------------------------------------- */
-
-static int vfio_query(struct ual_dev *dev, struct ual_info *info, struct ual_err *err)
-{
-	int ret = fab_query(&to_vd(dev)->owner, info);
-
-	(void)err;
-	strncpy(info->backend, "vfio", sizeof(info->backend) - 1);
-	return ret;
-}
-
-static int vfio_mem_alloc(struct ual_dev *dev, u64 size, u64 align, u64 *pfn,
-			  struct ual_err *err)
-{
-	return fab_mem_alloc(&to_vd(dev)->owner, size, align, pfn, err);
-}
-
-static int vfio_mem_free(struct ual_dev *dev, u64 pfn, u64 size, struct ual_err *err)
-{
-	return fab_mem_free(&to_vd(dev)->owner, pfn, size, err);
-}
+/* ---- device memory: no CPU window ------------------------------------------ */
 
 static int no_cpu_window(struct ual_dev *dev, struct ual_err *err)
 {
@@ -473,65 +454,6 @@ static int vfio_mem_read(struct ual_dev *dev, u64 phys, void *buf, u64 len,
 {
 	(void)phys, (void)buf, (void)len;
 	return no_cpu_window(dev, err);
-}
-
-static int vfio_grant(struct ual_dev *dev, u32 target, u32 initiator, u64 pfn, u64 npages,
-		      u32 prot, struct ual_err *err)
-{
-	return fab_grant(&to_vd(dev)->owner, target, initiator, pfn, npages, prot, err);
-}
-
-static int vfio_revoke(struct ual_dev *dev, u32 target, u32 initiator, u64 pfn, u64 npages,
-		       struct ual_err *err)
-{
-	return fab_revoke(&to_vd(dev)->owner, target, initiator, pfn, npages, err);
-}
-
-static int vfio_map_pfns(struct ual_dev *dev, u32 target, const u64 *pfns, u64 n, u32 prot,
-			 struct ual_faddr *out, struct ual_err *err)
-{
-	return fab_map_pfns(&to_vd(dev)->owner, target, pfns, n, prot, out, err);
-}
-
-static int vfio_iova_alloc(struct ual_dev *dev, u64 size, u32 flags, u64 *iova,
-			   struct ual_err *err)
-{
-	return fab_iova_alloc(&to_vd(dev)->owner, size, flags, iova, err);
-}
-
-static int vfio_iova_sync(struct ual_dev *dev, u64 iova, u64 offset, u64 len,
-			  struct ual_err *err)
-{
-	return fab_iova_sync(&to_vd(dev)->owner, iova, offset, len, err);
-}
-
-static int vfio_iova_free(struct ual_dev *dev, u64 iova, struct ual_err *err)
-{
-	return fab_iova_free(&to_vd(dev)->owner, iova, err);
-}
-
-static int vfio_dump(struct ual_dev *dev, u64 iova, u64 len, struct ual_mapping *out, u64 max,
-		     u64 *count, struct ual_err *err)
-{
-	return fab_dump(&to_vd(dev)->owner, iova, len, out, max, count, err);
-}
-
-static int vfio_translate(struct ual_dev *dev, u32 initiator, const struct ual_faddr *fa,
-			  u32 access, struct ual_xlate *out, struct ual_err *err)
-{
-	return fab_translate(&to_vd(dev)->owner, initiator, fa, access, out, err);
-}
-
-static int vfio_fault_read(struct ual_dev *dev, struct ual_fault *out, u32 max, u32 *nread,
-			   u64 *lost, struct ual_err *err)
-{
-	(void)err;
-	return fab_fault_read(&to_vd(dev)->owner, out, max, nread, lost);
-}
-
-static u64 vfio_alloc_count(struct ual_dev *dev)
-{
-	return ual_fabric_alloc_count(to_vd(dev)->owner.fab);
 }
 
 /* ---- host registration ----------------------------------------------------- */
@@ -835,15 +757,6 @@ static int copy_to_unlinked(struct vfio_dev *d, const struct ual_faddr *dst,
 			   seen ? line : "", seen ? ")" : "");
 }
 
-static int check_faddr(const struct ual_faddr *fa, const char *what, struct ual_err *err)
-{
-	if (fa->rsvd || (!(fa->route & UAL_ROUTE_PHYS) && fa->route) ||
-	    (fa->route & ~(UAL_ROUTE_PHYS | UAL_ROUTE_TARGET_MASK)))
-		return ual_err_set(err, UAL_EINVAL, "%s: bad route word 0x%x or reserved bits",
-				   what, fa->route);
-	return 0;
-}
-
 static int vfio_copy(struct ual_dev *dev, u32 initiator, const struct ual_faddr *dst,
 		     const struct ual_faddr *src, u64 len, struct ual_err *err)
 {
@@ -859,24 +772,9 @@ static int vfio_copy(struct ual_dev *dev, u32 initiator, const struct ual_faddr 
 
 	/* The ABI's input checks (no fault recorded), then what the device
 	 * cannot take, before anything is translated or programmed. */
-	if (!len || (len % UAL_REQ_MIN))
-		return ual_err_set(err, UAL_EINVAL, "length 0x%llx is not a non-zero multiple of %u",
-				   (unsigned long long)len, UAL_REQ_MIN);
-	ret = check_faddr(dst, "destination", err);
-	if (!ret)
-		ret = check_faddr(src, "source", err);
+	ret = fab_copy_args(vf->fab, initiator, dst, src, len, err);
 	if (ret)
 		return ret;
-	if ((dst->addr | src->addr) % UAL_REQ_MIN)
-		return ual_err_set(err, UAL_EINVAL, "addresses 0x%llx, 0x%llx not %u-byte aligned",
-				   (unsigned long long)dst->addr, (unsigned long long)src->addr,
-				   UAL_REQ_MIN);
-	if (dst->addr + len < dst->addr || src->addr + len < src->addr)
-		return ual_err_set(err, UAL_EOVERFLOW, "an address + 0x%llx wraps",
-				   (unsigned long long)len);
-	if (initiator != 0)
-		return ual_err_set(err, UAL_ENODEV, "no accelerator %u in the fabric (1: the device)",
-				   initiator);
 	if (len > vf->q->buf_reach)
 		return ual_err_set(err, UAL_ERANGE,
 				   "%s moves at most 0x%llx bytes in or out of its buffer (a transfer "
@@ -937,24 +835,24 @@ const struct ual_backend_ops ual_vfio_ops = {
 	.open = vfio_open,
 	.open_peer = vfio_open_peer,
 	.close = vfio_close,
-	.query = vfio_query,
-	.mem_alloc = vfio_mem_alloc,
-	.mem_free = vfio_mem_free,
+	.query = ual_core_query,
+	.mem_alloc = ual_core_mem_alloc,
+	.mem_free = ual_core_mem_free,
 	.mem_write = vfio_mem_write,
 	.mem_read = vfio_mem_read,
 	.mem_register = vfio_mem_register,
 	.mem_unregister = vfio_mem_unregister,
-	.grant = vfio_grant,
-	.revoke = vfio_revoke,
-	.map_pfns = vfio_map_pfns,
-	.iova_alloc = vfio_iova_alloc,
+	.grant = ual_core_grant,
+	.revoke = ual_core_revoke,
+	.map_pfns = ual_core_map_pfns,
+	.iova_alloc = ual_core_iova_alloc,
 	.iova_link = vfio_iova_link,
-	.iova_sync = vfio_iova_sync,
+	.iova_sync = ual_core_iova_sync,
 	.iova_unlink = vfio_iova_unlink,
-	.iova_free = vfio_iova_free,
-	.dump = vfio_dump,
-	.translate = vfio_translate,
+	.iova_free = ual_core_iova_free,
+	.dump = ual_core_dump,
+	.translate = ual_core_translate,
 	.copy = vfio_copy,
-	.fault_read = vfio_fault_read,
-	.alloc_count = vfio_alloc_count,
+	.fault_read = ual_core_fault_read,
+	.alloc_count = ual_core_alloc_count,
 };
