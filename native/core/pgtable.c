@@ -125,7 +125,7 @@ static void page_reset(struct pgtable *pt, u32 idx)
  * Take @n pages off the pool onto @st. Backing chunks are allocated first,
  * so a failure leaves the pool as it was (bar some extra backing).
  */
-static int pool_take(struct pgtable *pt, u32 n, struct pt_stack *st,
+static int pool_take(struct pgtable *pt, u64 n, struct pt_stack *st,
 		     struct ual_err *err)
 {
 	struct pt_pool *p = &pt->pool;
@@ -133,11 +133,12 @@ static int pool_take(struct pgtable *pt, u32 n, struct pt_stack *st,
 
 	st->head = PT_NONE;
 	st->count = 0;
+	/* 64-bit @n: a count from a huge range must not wrap into a small one. */
 	if (n > p->nr_free)
 		return ual_err_set(err, UAL_ENOMEM,
-				   "page-table pool exhausted: need %u pages, %u free",
-				   n, p->nr_free);
-	fresh = n > p->nr_listed ? n - p->nr_listed : 0;
+				   "page-table pool exhausted: need %llu pages, %u free",
+				   (unsigned long long)n, p->nr_free);
+	fresh = n > p->nr_listed ? (u32)(n - p->nr_listed) : 0;	/* n <= nr_free here */
 	if (fresh) {
 		for (c = p->hwm / PT_CHUNK_PAGES;
 		     c <= (p->hwm + fresh - 1) / PT_CHUNK_PAGES; c++) {
@@ -467,11 +468,7 @@ int pt_link(struct pgtable *pt, struct pt_range *r, u64 iova, const u64 *pfns,
 	ret = link_dry(pt, r, iova, pfns, n, &need, err);
 	if (ret)
 		return ret;
-	if (need > pt->pool.nr_free)
-		return ual_err_set(err, UAL_ENOMEM,
-				   "page-table pool exhausted: need %llu pages, %u free",
-				   (unsigned long long)need, pt->pool.nr_free);
-	ret = pool_take(pt, (u32)need, &st, err);
+	ret = pool_take(pt, need, &st, err);
 	if (ret)
 		return ret;
 
@@ -825,11 +822,7 @@ int pt_prealloc(struct pgtable *pt, struct pt_range *r, u64 iova, u64 len,
 		need = 1 + (pt->levels >= 2 ? tables_span(1, pt->levels - 1, iova, e) : 0);
 	else
 		need = count_missing(pt, pt->root, pt->levels, iova, e);
-	if (need > pt->pool.nr_free)
-		return ual_err_set(err, UAL_ENOMEM,
-				   "page-table pool exhausted: need %llu pages, %u free",
-				   (unsigned long long)need, pt->pool.nr_free);
-	ret = pool_take(pt, (u32)need, &st, err);
+	ret = pool_take(pt, need, &st, err);
 	if (ret)
 		return ret;
 	if (pt->root == PT_NONE)
