@@ -216,7 +216,7 @@ final class CopyCommand extends BaseCommand {
                 hout = r.address(2 * alloc);
             }
             long start = System.nanoTime();
-            long requests = chunked(s, local, dev, hin) + chunked(s, local, hout, dev);
+            long requests = chunked(s, local, dev, hin, null) + chunked(s, local, hout, dev, null);
             long nanos = System.nanoTime() - start;
             note("verifying %s in the second host buffer", Fmt.size(size));
             runs.add(new Run(m.name() + " (host round trip)", hin, hout, requests, 2 * size, nanos,
@@ -225,13 +225,17 @@ final class CopyCommand extends BaseCommand {
         return runs;
     }
 
-    /** Copies size bytes in --chunk calls; returns the fabric requests made. */
-    private long chunked(Session s, int i, FabricAddress da, FabricAddress sa) {
+    /** Copies size bytes in --chunk calls, stepping the progress bar if there is one; returns the fabric
+     *  requests made. */
+    private long chunked(Session s, int i, FabricAddress da, FabricAddress sa, ProgressBar pb) {
         long requests = 0;
         for (long off = 0; off < size; off += chunk) {
             long n = Math.min(chunk, size - off);
             s.device().copy(i, da.plus(off), sa.plus(off), n);
             requests += Pattern.requests(sa.address() + off, da.address() + off, n);
+            if (pb != null) {
+                pb.stepBy(n);
+            }
         }
         return requests;
     }
@@ -240,19 +244,12 @@ final class CopyCommand extends BaseCommand {
             DeviceMemory dst) {
         long calls = (size + chunk - 1) / chunk;
         boolean bar = showProgress(calls);
-        long requests = 0;
+        long requests;
         long start = System.nanoTime();
         try (ProgressBar pb = bar ? new ProgressBarBuilder().setTaskName("copy " + mode).setInitialMax(size)
                 .setUnit("MiB", 1 << 20).setStyle(ProgressBarStyle.ASCII).showSpeed()
                 .setConsumer(new ConsoleProgressBarConsumer(System.err)).build() : null) {
-            for (long off = 0; off < size; off += chunk) {
-                long n = Math.min(chunk, size - off);
-                s.device().copy(i, da.plus(off), sa.plus(off), n);
-                requests += Pattern.requests(sa.address() + off, da.address() + off, n);
-                if (pb != null) {
-                    pb.stepBy(n);
-                }
-            }
+            requests = chunked(s, i, da, sa, pb);
         }
         long nanos = System.nanoTime() - start;
         note("verifying %s at accelerator %d", Fmt.size(size), dst.physical(0).target());
