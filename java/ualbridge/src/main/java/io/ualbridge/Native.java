@@ -24,8 +24,24 @@ final class Native {
 
     // Auto arenas: the memory may be touched by any thread and is freed by the GC once the thread is gone.
     private final MemorySegment small = Arena.ofAuto().allocate(SMALL, 16);
-    private MemorySegment stageA = MemorySegment.NULL;
-    private MemorySegment stageB = MemorySegment.NULL;
+    private final Stage stageA = new Stage();
+    private final Stage stageB = new Stage();
+
+    /** One per-thread staging slot: grows to the largest request up to KEEP_MAX and keeps it. */
+    private static final class Stage {
+        private MemorySegment seg = MemorySegment.NULL;
+
+        MemorySegment get(long bytes) {
+            if (seg.byteSize() < bytes) {
+                MemorySegment fresh = grow(bytes);
+                if (bytes <= KEEP_MAX) {
+                    seg = fresh;
+                }
+                return fresh.asSlice(0, bytes);
+            }
+            return seg.asSlice(0, bytes);
+        }
+    }
 
     private Native() {
     }
@@ -40,28 +56,12 @@ final class Native {
 
     /** A per-thread staging buffer of at least {@code bytes} (slot A), contents undefined. */
     static MemorySegment stageA(long bytes) {
-        Native n = SCRATCH.get();
-        if (n.stageA.byteSize() < bytes) {
-            MemorySegment seg = grow(bytes);
-            if (bytes <= KEEP_MAX) {
-                n.stageA = seg;
-            }
-            return seg.asSlice(0, bytes);
-        }
-        return n.stageA.asSlice(0, bytes);
+        return SCRATCH.get().stageA.get(bytes);
     }
 
     /** A second per-thread staging buffer (slot B), distinct from slot A. */
     static MemorySegment stageB(long bytes) {
-        Native n = SCRATCH.get();
-        if (n.stageB.byteSize() < bytes) {
-            MemorySegment seg = grow(bytes);
-            if (bytes <= KEEP_MAX) {
-                n.stageB = seg;
-            }
-            return seg.asSlice(0, bytes);
-        }
-        return n.stageB.asSlice(0, bytes);
+        return SCRATCH.get().stageB.get(bytes);
     }
 
     private static MemorySegment grow(long bytes) {
