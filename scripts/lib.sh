@@ -54,6 +54,16 @@ ual_ensure_build_deps() {
     ual_find_jdk
 }
 
+# True when the ualctl jar (which also carries libual.so and the library's
+# classes) is missing or older than a source it is built from.
+ual_jar_stale() {
+    local jar="$UAL_ROOT/java/ualctl/target/ualctl.jar"
+    [ ! -f "$jar" ] && return 0
+    [ -n "$(find "$UAL_ROOT/pom.xml" "$UAL_ROOT/native" "$UAL_ROOT/java" -newer "$jar" -type f \
+        \( -name '*.c' -o -name '*.h' -o -name '*.java' -o -name pom.xml -o -name Makefile \) \
+        -not -path '*/target/*' -not -path '*/build/*' -print -quit)" ]
+}
+
 # Maven in batch mode, quiet about downloads.
 ual_mvn() {
     mvn -B -ntp -f "$UAL_ROOT/pom.xml" "$@"

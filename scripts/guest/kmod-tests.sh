@@ -25,10 +25,7 @@ for src in "$UAL_ROOT"/native/tests/test_*.c; do
     grep -q UAL_TEST_URI "$src" && suites+=("$UAL_ROOT/native/build/obj/tests/$(basename "$src" .c)")
 done
 make -s -C "$UAL_ROOT/native" lib stress "${suites[@]}"
-jar="$UAL_ROOT/java/ualctl/target/ualctl.jar"
-if [ ! -f "$jar" ] || [ -n "$(find "$UAL_ROOT/native" "$UAL_ROOT/java" -newer "$jar" -type f \
-        \( -name '*.c' -o -name '*.h' -o -name '*.java' -o -name pom.xml -o -name Makefile \) \
-        -not -path '*/target/*' -not -path '*/build/*' -print -quit)" ]; then
+if ual_jar_stale; then
     ual_log "building the jars"
     ual_mvn -q -DskipTests package >&2
 fi

@@ -18,9 +18,10 @@ ual_ensure_build_deps
 ual_guest_ensure_packages
 ual_log "building libual, test_vfio, the jars and the Java test classpath"
 make -s -C "$UAL_ROOT/native" lib "$UAL_ROOT/native/build/obj/tests/test_vfio"
-# Always repackage: the jars carry libual.so, and other builds may have
-# replaced them with an older one.
-ual_mvn -q -Dmaven.test.skip=true package >&2
+# The jars carry libual.so: repackage when any source is newer than them.
+if ual_jar_stale; then
+    ual_mvn -q -Dmaven.test.skip=true package >&2
+fi
 ual_mvn -q -pl java/ualbridge dependency:build-classpath -Dmdep.includeScope=test \
     -Dmdep.outputFile="$G/vfio-java-cp.txt" >&2
 [ -f "$G/junit-console.jar" ] || { ual_mvn -q dependency:copy \
