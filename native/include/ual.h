@@ -45,12 +45,18 @@
  *
  * Locking (the order in which a call nests its locks, outermost first):
  *   1. fabric registry lock  (ual_open / ual_close of named in-process fabrics)
+ *      pod lock              (shared pods: attach, detach, reaping, status;
+ *                             a robust process-shared mutex in the pod file)
  *   2. domain lock           (per accelerator: IOVA allocator, page tables, TLB)
  *   3. target lock           (per accelerator: memory allocator, host
  *                             registrations, grant table); when a call needs
  *                             two target locks it takes them in ascending
  *                             accelerator id order
  *   4. fault lock            (per accelerator: its fault ring; innermost)
+ * In a shared pod (fake:/path, below) every lock lives in the pod file and
+ * is a robust process-shared mutex: a domain that dies holding one marks
+ * the pod poisoned, and every later call on it returns UAL_EOWNERDEAD.
+ * The pod's heap lock is innermost of all.
  * All locks are sleeping locks (mutexes); no call sleeps for any other
  * reason except where it says it allocates memory. All calls are thread-safe.
  * A handle must not be closed while another thread is inside a call on it
@@ -69,7 +75,7 @@ extern "C" {
 /* ABI version: major in bits 31..16, minor in bits 15..0. A minor bump only
  * adds; a major bump breaks. */
 #define UAL_ABI_VERSION_MAJOR 1
-#define UAL_ABI_VERSION_MINOR 0
+#define UAL_ABI_VERSION_MINOR 1
 #define UAL_ABI_VERSION ((UAL_ABI_VERSION_MAJOR << 16) | UAL_ABI_VERSION_MINOR)
 
 /* ---- fabric constants (UALink) ---------------------------------------- */
@@ -106,6 +112,10 @@ extern "C" {
                                * address above the DMA limit */
 #define UAL_EOVERFLOW  (-75)  /* arithmetic overflow: base + length wraps */
 #define UAL_ENOTSUP    (-95)  /* addressing mode or feature not supported */
+#define UAL_EHOSTDOWN  (-112) /* shared pod: the target accelerator's OS domain
+                               * died (its grants were revoked) */
+#define UAL_EOWNERDEAD (-130) /* shared pod: a domain died holding a pod lock
+                               * mid-operation; the pod can't be trusted */
 
 /* ---- flags -------------------------------------------------------------- */
 /* Addressing modes (struct ual_info.modes, fake: URI option mode=). */
@@ -322,6 +332,20 @@ const char *ual_last_error(void);
  *       default 0). A NAME shares one in-process fabric between opens: the
  *       first open creates it, later opens attach (their fabric options must
  *       be absent or equal) and the fabric dies with its last handle.
+ *       "fake:/PATH[?opt=val&...]" (an absolute path) is a shared pod: the
+ *       fabric lives in the file PATH (use /dev/shm or a tmpfs), and every
+ *       process that opens it is one OS domain owning the accelerators it
+ *       opens handles for (local=ID, ual_open_peer()). The first open creates
+ *       the file (or see ual_pod_create()); later opens join it (fabric
+ *       options absent or equal). An accelerator belongs to one live
+ *       process at a time (UAL_EBUSY otherwise); a process issues requests
+ *       only as its own accelerators (UAL_EPERM otherwise); a request of
+ *       another domain is checked against the target's grants as in one
+ *       process, but reaches only device memory (host pages stay in their
+ *       process: UAL_ENOTSUP). When a process dies, the next call of any
+ *       other domain revokes the dead domain's grants and frees what it
+ *       created; requests to its accelerators then fail with UAL_EHOSTDOWN
+ *       until a process opens them again. The file outlives its processes.
  *       "kmod:[PATH][?local=ID&...]" drives the ualmock kernel module
  *       (default PATH /dev/ualmock; the fabric is the module's, so fabric
  *       options, if given, must equal its parameters, else UAL_EEXIST).
@@ -334,8 +358,11 @@ const char *ual_last_error(void);
  * Context: may sleep; allocates the fabric (a fake fabric's page-table pool
  * is allocated lazily, in chunks). Takes the fabric registry lock.
  * Return: 0; UAL_EINVAL for a malformed URI or option (the message names
- * it), UAL_ENODEV for an unknown backend or local id, UAL_EEXIST if a named
- * fabric exists with other options, UAL_ENOMEM.
+ * it) or a file that is not a pod of this library, UAL_ENODEV for an
+ * unknown backend or local id, UAL_EEXIST if a named fabric exists with
+ * other options, UAL_ENOMEM, UAL_EBUSY if a live process of a shared pod
+ * owns the accelerator, UAL_EACCES if the pod file can't be opened,
+ * UAL_EOWNERDEAD if the pod is poisoned.
  */
 int ual_open(const char *uri, ual_dev **out);
 
@@ -345,8 +372,10 @@ int ual_open(const char *uri, ual_dev **out);
  * @accel: the accelerator the new handle drives.
  * @out:   receives the handle; close it with ual_close().
  *
- * Context: may sleep; allocates the handle. Takes the fabric registry lock.
- * Return: 0; UAL_ENODEV if @accel is not in the fabric, UAL_ENOMEM.
+ * Context: may sleep; allocates the handle. Takes the fabric registry lock
+ * (shared pods: the pod lock).
+ * Return: 0; UAL_ENODEV if @accel is not in the fabric, UAL_ENOMEM,
+ * UAL_EBUSY if another live process of a shared pod owns @accel.
  */
 int ual_open_peer(ual_dev *dev, uint32_t accel, ual_dev **out);
 
@@ -726,6 +755,134 @@ int ual_copy(ual_dev *dev, uint32_t initiator, const struct ual_faddr *dst,
  */
 int ual_fault_read(ual_dev *dev, struct ual_fault *out, uint32_t max,
 		   uint32_t *nread, uint64_t *lost);
+
+/* ---- shared pods ------------------------------------------------------------ */
+
+#define UAL_POD_MAX_DOMAINS 64          /* processes attached to one pod */
+#define UAL_POD_REPLACE     (1u << 0)   /* ual_pod_create(): replace a file */
+#define UAL_POD_POISONED    (1u << 0)   /* struct ual_pod_info.flags */
+
+/* States of an accelerator in a pod (struct ual_pod_accel.state). */
+#define UAL_POD_ACCEL_FREE  0           /* no process owns it */
+#define UAL_POD_ACCEL_OWNED 1           /* a live process owns it */
+#define UAL_POD_ACCEL_DOWN  2           /* its process died; not reopened yet */
+
+/*
+ * struct ual_pod_info - a shared pod as a whole (ual_pod_status()).
+ * @num_accels, @modes, @mem_size: the fabric's configuration.
+ * @heap_size:  bytes of the pod file's heap (tables, device memory, grants).
+ * @heap_used:  bytes of it in use.
+ * @flags:      UAL_POD_POISONED when a domain died holding a pod lock.
+ * @ndomains:   live processes attached (entries written: up to the maximum).
+ * @ngrants:    grant entries in the pod (entries written: up to the maximum).
+ * @reaped:     dead domains cleaned up since the pod was created.
+ * @created_ns: creation time, CLOCK_REALTIME nanoseconds.
+ * @poison:     what poisoned the pod, "" if not poisoned.
+ */
+struct ual_pod_info {
+	uint32_t num_accels;
+	uint32_t modes;
+	uint64_t mem_size;
+	uint64_t heap_size;
+	uint64_t heap_used;
+	uint32_t flags;
+	uint32_t ndomains;
+	uint32_t ngrants;
+	uint32_t reaped;
+	uint64_t created_ns;
+	char poison[128];
+};
+
+/*
+ * struct ual_pod_domain - one live process attached to a pod.
+ * @slot:        its attach slot (0..UAL_POD_MAX_DOMAINS-1).
+ * @pid:         its process id, in its own pid namespace (a container's).
+ * @handles:     open handles.
+ * @accels:      accelerators it owns.
+ * @attached_ns: when it attached, CLOCK_REALTIME nanoseconds.
+ * @host:        its host name (in a container: the container's id).
+ * @comm:        its command name.
+ */
+struct ual_pod_domain {
+	uint32_t slot;
+	int32_t pid;
+	uint32_t handles;
+	uint32_t accels;
+	uint64_t attached_ns;
+	char host[64];
+	char comm[16];
+};
+
+/*
+ * struct ual_pod_accel - one accelerator of a pod.
+ * @accel:    its id.
+ * @state:    UAL_POD_ACCEL_*.
+ * @slot:     the owning domain's slot, or -1.
+ * @pid:      the owning (or, when DOWN, the dead) process's pid, or 0.
+ * @mem_used: bytes of its device memory allocated.
+ * @grants:   grant entries of its grant table.
+ */
+struct ual_pod_accel {
+	uint32_t accel;
+	uint32_t state;
+	int32_t slot;
+	int32_t pid;
+	uint64_t mem_used;
+	uint64_t grants;
+};
+
+/*
+ * struct ual_pod_grant - one grant entry: @target lets @initiator reach
+ * @npages pages from @pfn with @prot (UAL_PROT_*).
+ */
+struct ual_pod_grant {
+	uint16_t target;
+	uint16_t initiator;
+	uint32_t prot;
+	uint64_t pfn;
+	uint64_t npages;
+};
+
+/**
+ * ual_pod_create() - create a shared pod file without joining it.
+ * @uri:   "fake:/PATH[?opt=val&...]" with the fabric options of ual_open()
+ *         (local= is not accepted).
+ * @flags: UAL_POD_REPLACE to replace an existing file (processes attached
+ *         to the old pod keep it; new opens get the new one).
+ *
+ * Context: may sleep; creates and sizes the file (sparse: memory is used as
+ * the pod fills). Takes no pod lock: nobody can see the file until it is
+ * ready.
+ * Return: 0; UAL_EINVAL for a malformed URI, not a fake:/PATH, or local=;
+ * UAL_EEXIST if PATH exists and @flags lacks UAL_POD_REPLACE; UAL_EACCES if
+ * the file can't be created; UAL_ENOMEM if the pod would need more than
+ * 1 TiB of address space.
+ */
+int ual_pod_create(const char *uri, uint32_t flags);
+
+/**
+ * ual_pod_status() - describe a shared pod: who is attached, what each
+ * accelerator holds, what is granted to whom.
+ * @path:        the pod file.
+ * @info:        receives the summary and the total counts.
+ * @domains:     receives up to @max_domains live domains (may be NULL if 0).
+ * @accels:      receives up to @max_accels accelerators, by id.
+ * @grants:      receives up to @max_grants grant entries, by target and PFN.
+ *
+ * Reads one consistent snapshot. Cleans up dead domains first (as any
+ * call on the pod does), so the report lists only live ones. Works on a
+ * poisoned pod (the info says why it is poisoned).
+ *
+ * Context: may sleep; takes the pod lock, then each target lock in turn;
+ * maps the file if this process has not.
+ * Return: 0; UAL_EINVAL for NULL @path or @info, or a file that is not a
+ * pod; UAL_ENOENT if there is no such file; UAL_EACCES if it can't be
+ * opened.
+ */
+int ual_pod_status(const char *path, struct ual_pod_info *info,
+		   struct ual_pod_domain *domains, uint32_t max_domains,
+		   struct ual_pod_accel *accels, uint32_t max_accels,
+		   struct ual_pod_grant *grants, uint32_t max_grants);
 
 /* ---- test support ------------------------------------------------------- */
 

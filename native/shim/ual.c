@@ -85,6 +85,8 @@ UAL_API const char *ual_strerror(int e)
 	case UAL_ERANGE:	return "out of range";
 	case UAL_EOVERFLOW:	return "arithmetic overflow";
 	case UAL_ENOTSUP:	return "not supported";
+	case UAL_EHOSTDOWN:	return "target's domain is down";
+	case UAL_EOWNERDEAD:	return "pod poisoned: a domain died holding a lock";
 	default:		return "unknown error";
 	}
 }

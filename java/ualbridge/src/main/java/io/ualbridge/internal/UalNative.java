@@ -32,10 +32,10 @@ public class UalNative extends UalNative$shared {
     public static int UAL_ABI_VERSION_MAJOR() {
         return UAL_ABI_VERSION_MAJOR;
     }
-    private static final int UAL_ABI_VERSION_MINOR = (int)0L;
+    private static final int UAL_ABI_VERSION_MINOR = (int)1L;
     /**
      * {@snippet lang=c :
-     * #define UAL_ABI_VERSION_MINOR 0
+     * #define UAL_ABI_VERSION_MINOR 1
      * }
      */
     public static int UAL_ABI_VERSION_MINOR() {
@@ -157,6 +157,42 @@ public class UalNative extends UalNative$shared {
      */
     public static int UAL_FAULT_MODE() {
         return UAL_FAULT_MODE;
+    }
+    private static final int UAL_POD_MAX_DOMAINS = (int)64L;
+    /**
+     * {@snippet lang=c :
+     * #define UAL_POD_MAX_DOMAINS 64
+     * }
+     */
+    public static int UAL_POD_MAX_DOMAINS() {
+        return UAL_POD_MAX_DOMAINS;
+    }
+    private static final int UAL_POD_ACCEL_FREE = (int)0L;
+    /**
+     * {@snippet lang=c :
+     * #define UAL_POD_ACCEL_FREE 0
+     * }
+     */
+    public static int UAL_POD_ACCEL_FREE() {
+        return UAL_POD_ACCEL_FREE;
+    }
+    private static final int UAL_POD_ACCEL_OWNED = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define UAL_POD_ACCEL_OWNED 1
+     * }
+     */
+    public static int UAL_POD_ACCEL_OWNED() {
+        return UAL_POD_ACCEL_OWNED;
+    }
+    private static final int UAL_POD_ACCEL_DOWN = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * #define UAL_POD_ACCEL_DOWN 2
+     * }
+     */
+    public static int UAL_POD_ACCEL_DOWN() {
+        return UAL_POD_ACCEL_DOWN;
     }
 
     private static class ual_abi_version {
@@ -1720,6 +1756,134 @@ public class UalNative extends UalNative$shared {
         }
     }
 
+    private static class ual_pod_create {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            UalNative.C_INT,
+            UalNative.C_POINTER,
+            UalNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ual_pod_create");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int ual_pod_create(const char *uri, uint32_t flags)
+     * }
+     */
+    public static FunctionDescriptor ual_pod_create$descriptor() {
+        return ual_pod_create.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int ual_pod_create(const char *uri, uint32_t flags)
+     * }
+     */
+    public static MethodHandle ual_pod_create$handle() {
+        return ual_pod_create.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int ual_pod_create(const char *uri, uint32_t flags)
+     * }
+     */
+    public static MemorySegment ual_pod_create$address() {
+        return ual_pod_create.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int ual_pod_create(const char *uri, uint32_t flags)
+     * }
+     */
+    public static int ual_pod_create(MemorySegment uri, int flags) {
+        var mh$ = ual_pod_create.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ual_pod_create", uri, flags);
+            }
+            return (int)mh$.invokeExact(uri, flags);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class ual_pod_status {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            UalNative.C_INT,
+            UalNative.C_POINTER,
+            UalNative.C_POINTER,
+            UalNative.C_POINTER,
+            UalNative.C_INT,
+            UalNative.C_POINTER,
+            UalNative.C_INT,
+            UalNative.C_POINTER,
+            UalNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = SYMBOL_LOOKUP.findOrThrow("ual_pod_status");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int ual_pod_status(const char *path, struct ual_pod_info *info, struct ual_pod_domain *domains, uint32_t max_domains, struct ual_pod_accel *accels, uint32_t max_accels, struct ual_pod_grant *grants, uint32_t max_grants)
+     * }
+     */
+    public static FunctionDescriptor ual_pod_status$descriptor() {
+        return ual_pod_status.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int ual_pod_status(const char *path, struct ual_pod_info *info, struct ual_pod_domain *domains, uint32_t max_domains, struct ual_pod_accel *accels, uint32_t max_accels, struct ual_pod_grant *grants, uint32_t max_grants)
+     * }
+     */
+    public static MethodHandle ual_pod_status$handle() {
+        return ual_pod_status.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int ual_pod_status(const char *path, struct ual_pod_info *info, struct ual_pod_domain *domains, uint32_t max_domains, struct ual_pod_accel *accels, uint32_t max_accels, struct ual_pod_grant *grants, uint32_t max_grants)
+     * }
+     */
+    public static MemorySegment ual_pod_status$address() {
+        return ual_pod_status.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int ual_pod_status(const char *path, struct ual_pod_info *info, struct ual_pod_domain *domains, uint32_t max_domains, struct ual_pod_accel *accels, uint32_t max_accels, struct ual_pod_grant *grants, uint32_t max_grants)
+     * }
+     */
+    public static int ual_pod_status(MemorySegment path, MemorySegment info, MemorySegment domains, int max_domains, MemorySegment accels, int max_accels, MemorySegment grants, int max_grants) {
+        var mh$ = ual_pod_status.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("ual_pod_status", path, info, domains, max_domains, accels, max_accels, grants, max_grants);
+            }
+            return (int)mh$.invokeExact(path, info, domains, max_domains, accels, max_accels, grants, max_grants);
+        } catch (Error | RuntimeException ex) {
+           throw ex;
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class ual_alloc_count {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             UalNative.C_LONG,
@@ -1779,10 +1943,10 @@ public class UalNative extends UalNative$shared {
            throw new AssertionError("should not reach here", ex$);
         }
     }
-    private static final int UAL_ABI_VERSION = (int)65536L;
+    private static final int UAL_ABI_VERSION = (int)65537L;
     /**
      * {@snippet lang=c :
-     * #define UAL_ABI_VERSION 65536
+     * #define UAL_ABI_VERSION 65537
      * }
      */
     public static int UAL_ABI_VERSION() {
@@ -1968,6 +2132,24 @@ public class UalNative extends UalNative$shared {
     public static int UAL_ENOTSUP() {
         return UAL_ENOTSUP;
     }
+    private static final int UAL_EHOSTDOWN = (int)-112L;
+    /**
+     * {@snippet lang=c :
+     * #define UAL_EHOSTDOWN -112
+     * }
+     */
+    public static int UAL_EHOSTDOWN() {
+        return UAL_EHOSTDOWN;
+    }
+    private static final int UAL_EOWNERDEAD = (int)-130L;
+    /**
+     * {@snippet lang=c :
+     * #define UAL_EOWNERDEAD -130
+     * }
+     */
+    public static int UAL_EOWNERDEAD() {
+        return UAL_EOWNERDEAD;
+    }
     private static final int UAL_MODE_PHYSICAL = (int)1L;
     /**
      * {@snippet lang=c :
@@ -2084,6 +2266,24 @@ public class UalNative extends UalNative$shared {
      */
     public static int UAL_FAULT_F_AT_TARGET() {
         return UAL_FAULT_F_AT_TARGET;
+    }
+    private static final int UAL_POD_REPLACE = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define UAL_POD_REPLACE 1
+     * }
+     */
+    public static int UAL_POD_REPLACE() {
+        return UAL_POD_REPLACE;
+    }
+    private static final int UAL_POD_POISONED = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define UAL_POD_POISONED 1
+     * }
+     */
+    public static int UAL_POD_POISONED() {
+        return UAL_POD_POISONED;
     }
 }
 
