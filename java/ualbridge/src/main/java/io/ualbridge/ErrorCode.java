@@ -36,6 +36,16 @@ public enum ErrorCode {
     EOVERFLOW(-75),
     /** Addressing mode or feature not supported. */
     ENOTSUP(-95),
+    /**
+     * Shared pod: the target accelerator's OS domain (the process owning it) died; its grants were revoked and its
+     * memory freed. Requests to that accelerator fail this way until a process opens it again.
+     */
+    EHOSTDOWN(-112),
+    /**
+     * Shared pod: a domain died holding a pod lock mid-operation, so the pod's state can't be trusted; every call
+     * on the pod fails this way. Re-create the pod ({@link Pod#create(String, boolean)} with replace).
+     */
+    EOWNERDEAD(-130),
     /** A code these bindings do not know. */
     UNKNOWN(0);
 

@@ -43,7 +43,9 @@ class ConstantsMatchHeaderTest {
                 Map.entry(ErrorCode.ENOSPC, UalNative.UAL_ENOSPC()),
                 Map.entry(ErrorCode.ERANGE, UalNative.UAL_ERANGE()),
                 Map.entry(ErrorCode.EOVERFLOW, UalNative.UAL_EOVERFLOW()),
-                Map.entry(ErrorCode.ENOTSUP, UalNative.UAL_ENOTSUP()));
+                Map.entry(ErrorCode.ENOTSUP, UalNative.UAL_ENOTSUP()),
+                Map.entry(ErrorCode.EHOSTDOWN, UalNative.UAL_EHOSTDOWN()),
+                Map.entry(ErrorCode.EOWNERDEAD, UalNative.UAL_EOWNERDEAD()));
         for (ErrorCode e : ErrorCode.values()) {
             if (e == ErrorCode.UNKNOWN) continue;
             assertThat(header).as("ual.h has a code for %s", e).containsKey(e);
