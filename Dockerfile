@@ -1,0 +1,25 @@
+# ualctl in a container: a jlink'ed JDK 25 runtime, the ualctl jar (libual.so is inside it), a non-root user.
+#
+# Nothing here comes from a registry. The base is a local image made from Debian's packages by
+# scripts/docker-base-image; the runtime and the jar are what `mvn package` leaves in java/ualctl/target
+# (the .dockerignore sends only those). scripts/docker-image does all of it:
+#
+#   scripts/docker-image                     # -> localhost/ualbridge/ualctl:latest
+#   docker run --rm --network none --pull never localhost/ualbridge/ualctl conformance --uri fake:
+#
+# By hand: scripts/build && scripts/docker-base-image && docker build --pull=false --network none -t localhost/ualbridge/ualctl .
+ARG BASE=localhost/ualbridge/debian-base:bookworm
+FROM ${BASE}
+
+# A fixed uid, so that a host directory shared by several containers (a pod file) can be made writable for it.
+RUN useradd --uid 10001 --user-group --create-home --home-dir /home/ual --shell /usr/sbin/nologin ual
+
+COPY java/ualctl/target/runtime /opt/ualbridge/runtime
+COPY java/ualctl/target/ualctl.jar /opt/ualbridge/ualctl.jar
+
+USER ual:ual
+WORKDIR /home/ual
+ENV PATH=/opt/ualbridge/runtime/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# libual is extracted to java.io.tmpdir (/tmp) and loaded from there; FFM downcalls need native access.
+ENTRYPOINT ["/opt/ualbridge/runtime/bin/java", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/ualbridge/ualctl.jar"]
+CMD ["--help"]
