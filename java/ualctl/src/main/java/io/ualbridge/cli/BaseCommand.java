@@ -9,7 +9,7 @@ import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 
 /** Base of the subcommands: common options, output streams, session handling. */
-abstract class BaseCommand implements Callable<Integer> {
+abstract class BaseCommand implements Callable<Integer>, OutputFlags {
     @Spec
     CommandSpec spec;
 
@@ -24,12 +24,14 @@ abstract class BaseCommand implements Callable<Integer> {
         return spec.commandLine().getErr();
     }
 
-    boolean json() {
-        return common.json;
+    @Override
+    public boolean json() {
+        return common != null && common.json;
     }
 
-    boolean verbose() {
-        return common.verbose;
+    @Override
+    public boolean verbose() {
+        return common != null && common.verbose;
     }
 
     /** Prints a progress note on stderr with --verbose. */

@@ -1,6 +1,7 @@
 package io.ualbridge.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.ObjectWriter;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -9,9 +10,14 @@ import io.ualbridge.FabricAddress;
 import io.ualbridge.Fault;
 import io.ualbridge.FaultBatch;
 import io.ualbridge.Mapping;
+import io.ualbridge.PodAccel;
+import io.ualbridge.PodDomain;
+import io.ualbridge.PodGrant;
+import io.ualbridge.PodStatus;
 import io.ualbridge.Translation;
 import io.ualbridge.UalException;
 
+import java.time.Instant;
 import java.util.List;
 
 /**
@@ -20,6 +26,8 @@ import java.util.List;
  */
 final class Json {
     static final ObjectMapper MAPPER = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** Writes a document on one line (the shell's protocol: one JSON document per line). */
+    private static final ObjectWriter LINE = MAPPER.writer().without(SerializationFeature.INDENT_OUTPUT);
 
     private Json() {
     }
@@ -35,6 +43,15 @@ final class Json {
     static String write(Object node) {
         try {
             return MAPPER.writeValueAsString(node);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot write JSON: " + e.getMessage(), e);
+        }
+    }
+
+    /** The document on a single line, without a line break. */
+    static String line(Object node) {
+        try {
+            return LINE.writeValueAsString(node);
         } catch (Exception e) {
             throw new IllegalStateException("cannot write JSON: " + e.getMessage(), e);
         }
@@ -146,5 +163,75 @@ final class Json {
         n.put("operation", e.operation());
         n.put("message", e.getMessage());
         return n;
+    }
+
+    /** Addressing modes as names: ["physical", "virtual"]. */
+    static ArrayNode modes(int modes) {
+        ArrayNode a = array();
+        if ((modes & 1) != 0) {
+            a.add("physical");
+        }
+        if ((modes & 2) != 0) {
+            a.add("virtual");
+        }
+        return a;
+    }
+
+    /** ualctl pod status --json (and the shell's pod-status). Times are ISO-8601 UTC strings. */
+    static ObjectNode podStatus(PodStatus p) {
+        ObjectNode n = object();
+        n.put("path", p.path());
+        n.put("acceleratorCount", p.acceleratorCount());
+        n.set("modes", modes(p.modes()));
+        n.put("memorySize", p.memorySize());
+        n.put("heapSize", p.heapSize());
+        n.put("heapUsed", p.heapUsed());
+        n.put("created", instant(p.created()));
+        n.put("poisoned", p.poisoned());
+        n.put("poisonReason", p.poisonReason());
+        n.put("reaped", p.reaped());
+        ArrayNode ds = n.putArray("domains");
+        for (PodDomain d : p.domains()) {
+            ObjectNode o = ds.addObject();
+            o.put("slot", d.slot());
+            o.put("pid", d.pid());
+            o.put("host", d.host());
+            o.put("comm", d.comm());
+            o.put("handles", d.handles());
+            o.put("accels", d.accelerators());
+            o.put("since", instant(d.attached()));
+        }
+        ArrayNode as = n.putArray("accelerators");
+        for (PodAccel a : p.accelerators()) {
+            ObjectNode o = as.addObject();
+            o.put("id", a.id());
+            o.put("state", a.state().name());
+            if (a.ownerSlot() < 0) {
+                o.putNull("ownerSlot");
+            } else {
+                o.put("ownerSlot", a.ownerSlot());
+            }
+            if (a.ownerPid() == 0) {
+                o.putNull("ownerPid");
+            } else {
+                o.put("ownerPid", a.ownerPid());
+            }
+            o.put("memUsed", a.memoryUsed());
+            o.put("grants", a.grants());
+        }
+        ArrayNode gs = n.putArray("grants");
+        for (PodGrant g : p.grants()) {
+            ObjectNode o = gs.addObject();
+            o.put("target", g.target());
+            o.put("initiator", g.initiator());
+            o.put("pfn", g.pfn());
+            o.put("pages", g.pages());
+            o.put("prot", Fmt.prot(g.prot()));
+        }
+        return n;
+    }
+
+    static String instant(Instant t) {
+        return t.toString();
     }
 }

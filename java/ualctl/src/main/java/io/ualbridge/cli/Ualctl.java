@@ -23,7 +23,7 @@ import java.io.PrintWriter;
                 + "virtual mode (IOVA ranges, page tables, TLB), grants, faults.",
         subcommands = {InfoCommand.class, MapCommand.class, TranslateCommand.class, DumpCommand.class,
             GrantCommand.class, RevokeCommand.class, FaultsCommand.class, CopyCommand.class, DemoCommand.class,
-            ConformanceCommand.class, DiffCommand.class,
+            ConformanceCommand.class, DiffCommand.class, PodCommand.class, ShellCommand.class,
             CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
@@ -93,7 +93,7 @@ public final class Ualctl implements Runnable {
             int code;
             if (ex instanceof UalException ue) {
                 err.println("ualctl: " + ue.getMessage());
-                if (cl.getCommand() instanceof BaseCommand b && b.json()) {
+                if (cl.getCommand() instanceof OutputFlags f && f.json()) {
                     cl.getOut().println(Json.write(Json.error(ue)));
                     cl.getOut().flush();
                 }
@@ -117,7 +117,7 @@ public final class Ualctl implements Runnable {
 
     private static boolean verbose(CommandLine cl) {
         Object cmd = cl.getCommand();
-        return cmd instanceof BaseCommand b && b.common != null && b.common.verbose;
+        return cmd instanceof OutputFlags f && f.verbose();
     }
 
     /** "ualctl 0.1.0 (libual ABI 1.0)". */
