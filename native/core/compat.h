@@ -130,6 +130,25 @@ void ual_compat_fail_alloc_after(u64 n);
 /* Test hook: ual_zalloc() allocations not yet passed to ual_free(). */
 u64 ual_compat_live_allocs(void);
 
+/*
+ * struct ual_compat_heap - memory that is not this process's own: a shared
+ * pod file mapped at the same address in every process (backends/fake/pod.c).
+ * @find:   the heap @addr lies in, or NULL (ual_zalloc's counter, ual_free's
+ *          pointer and ual_mutex_init's mutex are looked up).
+ * @alloc, @free: that heap's allocator (zeroed memory).
+ * @poison: a robust mutex at @m was found with a dead owner.
+ * Allocation and mutexes inside a heap become process-shared (and robust).
+ */
+struct ual_compat_heap {
+	void *(*find)(const void *addr);
+	void *(*alloc)(void *heap, size_t size);
+	void (*free)(void *heap, void *p);
+	void (*poison)(void *heap, const void *m);
+};
+void ual_compat_set_heap(const struct ual_compat_heap *h);
+/* True once if a lock taken by this thread had a dead owner since the last call. */
+bool ual_compat_take_poison(void);
+
 /* ---- locks ---------------------------------------------------------- */
 typedef struct ual_mutex {
 	u64 opaque[8];	/* pthread_mutex_t, kept opaque to the core */
@@ -139,6 +158,8 @@ void ual_mutex_init(ual_mutex_t *m);
 void ual_mutex_destroy(ual_mutex_t *m);
 void ual_mutex_lock(ual_mutex_t *m);
 void ual_mutex_unlock(ual_mutex_t *m);
+/* A robust mutex whose owner died (left unlocked and consistent): true. */
+bool ual_mutex_probe_dead(ual_mutex_t *m);
 
 /* ---- messages ---------------------------------------------------------- */
 int ual_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);

@@ -64,30 +64,30 @@ static int accel_init(struct ual_fabric *fab, struct ual_accel *a, u32 id)
 	return ret;
 }
 
-int ual_fabric_create(const struct ual_fabric_cfg *cfg, const struct ual_host_ops *ops,
-		      struct ual_fabric **out, struct ual_err *err)
+static int check_cfg(const struct ual_fabric_cfg *cfg, struct ual_err *err)
 {
-	struct ual_fabric *fab;
-	u32 i;
-	int ret = 0;
-
 	if (!cfg->accels || cfg->accels > UAL_MAX_ACCELS || cfg->dma_bits < 21 ||
 	    cfg->dma_bits > UAL_PHYS_BITS || !ual_is_pow2(cfg->tlb) ||
 	    !ual_is_pow2(cfg->faults) || !cfg->pt_pool || (cfg->mem & PAGE_MASK_LO) ||
 	    !(cfg->modes & (UAL_MODE_PHYSICAL | UAL_MODE_VIRTUAL)))
 		return ual_err_set(err, UAL_EINVAL, "invalid fabric configuration");
-	fab = ual_zalloc(NULL, sizeof(*fab));
-	if (!fab)
-		return ual_err_set(err, UAL_ENOMEM, "out of memory for the fabric");
+	return 0;
+}
+
+int ual_fabric_init(struct ual_fabric *fab, const struct ual_fabric_cfg *cfg,
+		    const struct ual_host_ops *ops, struct ual_err *err)
+{
+	u32 i;
+	int ret = check_cfg(cfg, err);
+
+	if (ret)
+		return ret;
 	fab->cfg = *cfg;
 	fab->host_ops = *ops;
-	ual_atomic64_set(&fab->allocs, 1);	/* the fabric itself */
 	fab->accel = ual_zalloc(&fab->allocs, sizeof(*fab->accel) * cfg->accels);
-	if (!fab->accel) {
-		ual_free(fab);
+	if (!fab->accel)
 		return ual_err_set(err, UAL_ENOMEM, "out of memory for %u accelerators",
 				   cfg->accels);
-	}
 	for (i = 0; i < cfg->accels; i++) {
 		ret = accel_init(fab, &fab->accel[i], i);
 		if (ret) {
@@ -99,8 +99,28 @@ int ual_fabric_create(const struct ual_fabric_cfg *cfg, const struct ual_host_op
 		while (i--)
 			accel_destroy(fab, &fab->accel[i]);
 		ual_free(fab->accel);
-		ual_free(fab);
+		fab->accel = NULL;
 		return ual_err_set(err, UAL_ENOMEM, "out of memory creating the fabric");
+	}
+	return 0;
+}
+
+int ual_fabric_create(const struct ual_fabric_cfg *cfg, const struct ual_host_ops *ops,
+		      struct ual_fabric **out, struct ual_err *err)
+{
+	struct ual_fabric *fab;
+	int ret = check_cfg(cfg, err);
+
+	if (ret)
+		return ret;
+	fab = ual_zalloc(NULL, sizeof(*fab));
+	if (!fab)
+		return ual_err_set(err, UAL_ENOMEM, "out of memory for the fabric");
+	ual_atomic64_set(&fab->allocs, 1);	/* the fabric itself */
+	ret = ual_fabric_init(fab, cfg, ops, err);
+	if (ret) {
+		ual_free(fab);
+		return ret;
 	}
 	*out = fab;
 	return 0;
@@ -134,6 +154,8 @@ void ual_owner_init(struct ual_owner *o, struct ual_fabric *fab, u32 accel)
 {
 	o->fab = fab;
 	o->accel = accel;
+	o->domain = 0;
+	o->host_ops = &fab->host_ops;
 	ual_list_init(&o->ranges);
 	ual_list_init(&o->blocks);
 	host_space_init(&o->host, &fab->allocs);
@@ -188,12 +210,15 @@ static int check_pfn(const struct ual_owner *o, struct ual_accel *t, u64 pfn,
 			   (ull)pfn, t->id, (ull)t->tgt.mem.pages);
 }
 
+/* Target lock of @t held: PFNs of an accelerator whose domain died name nothing. */
 static int check_pfns(const struct ual_owner *o, struct ual_accel *t, const u64 *pfns,
 		      u64 n, struct ual_err *err)
 {
 	u64 i;
 	int ret;
 
+	if (t->tgt.down[0])
+		return ual_err_set(err, UAL_EHOSTDOWN, "%s", t->tgt.down);
 	for (i = 0; i < n; i++) {
 		ret = check_pfn(o, t, pfns[i], err);
 		if (ret)
@@ -437,7 +462,6 @@ int fab_mem_register(struct ual_owner *o, u64 uaddr, u64 len, const u64 *frames,
 
 int fab_mem_unregister(struct ual_owner *o, u64 uaddr, struct ual_err *err)
 {
-	struct ual_fabric *fab = o->fab;
 	struct ual_accel *a = local(o);
 	struct host_reg *reg;
 	int ret;
@@ -453,8 +477,8 @@ int fab_mem_unregister(struct ual_owner *o, u64 uaddr, struct ual_err *err)
 				  "%llu page(s) granted; unlink and revoke them first",
 				  (ull)uaddr, (ull)reg->linked, (ull)reg->granted);
 	} else if (!ret) {
-		if (fab->host_ops.release)
-			fab->host_ops.release(fab->host_ops.ctx, reg);
+		if (o->host_ops->release)
+			o->host_ops->release(o->host_ops->ctx, reg);
 		host_unregister(&a->tgt.host, reg);
 	}
 	ual_mutex_unlock(&a->tgt.lock);
@@ -874,6 +898,8 @@ struct refusal {
 	u32 flags;
 	u32 target;	/* UAL_ACCEL_NONE: decided before reaching a target */
 	u64 foreign;	/* local host page of another handle (PFN), or 0 */
+	const char *down;	/* the target is down: why */
+	bool other_domain;	/* a host page in another OS domain's process */
 };
 
 static int check_faddr(const struct ual_faddr *fa, const char *what, struct ual_err *err)
@@ -893,6 +919,8 @@ static int refuse(struct refusal *f, u32 reason, u32 flags, u32 target)
 	f->flags = flags;
 	f->target = target;
 	f->foreign = 0;
+	f->down = NULL;
+	f->other_domain = false;
 	return reason == UAL_FAULT_NO_GRANT || reason == UAL_FAULT_GRANT_PROT ?
 	       UAL_EACCES : UAL_EFAULT;
 }
@@ -973,6 +1001,13 @@ static int xlate_target(struct ual_fabric *fab, const struct ual_owner *caller, 
 
 	if (x->phys >= PHYS_LIMIT)
 		return refuse(f, UAL_FAULT_OUT_OF_RANGE, 0, x->target);
+	if (t->tgt.down[0] && initiator != x->target) {
+		/* Its domain died: the grants are gone, and the requester
+		 * learns why rather than a bare "no grant". */
+		refuse(f, UAL_FAULT_NO_GRANT, 0, x->target);
+		f->down = t->tgt.down;
+		return UAL_EHOSTDOWN;
+	}
 	if (!devmem_contains(&t->tgt.mem, pfn)) {
 		if (pfn >= HOST_PFN_BASE)
 			reg = host_lookup(&t->tgt.host, pfn - HOST_PFN_BASE, &idx);
@@ -992,6 +1027,13 @@ static int xlate_target(struct ual_fabric *fab, const struct ual_owner *caller, 
 		return refuse(f, UAL_FAULT_NO_GRANT, 0, x->target);
 	if (rq->access & ~g->prot)
 		return refuse(f, UAL_FAULT_GRANT_PROT, 0, x->target);
+	if (reg && ((const struct ual_owner *)reg->owner)->domain != caller->domain) {
+		/* Granted, but the page lives in another process of a shared
+		 * pod: only device memory is in the pod's file. */
+		refuse(f, UAL_FAULT_NO_GRANT, 0, x->target);
+		f->other_domain = true;
+		return UAL_ENOTSUP;
+	}
 	if (rq->route & UAL_ROUTE_PHYS)
 		x->prot = g->prot;
 	return 0;
@@ -1037,6 +1079,13 @@ static const char *reason_name(u32 reason)
 static int refused(struct ual_err *err, int code, u32 initiator, const struct req *rq,
 		   const struct refusal *f)
 {
+	if (f->down || f->other_domain)
+		return ual_err_set(err, code, "%s of 0x%llx%s (route 0x%x) by accelerator %u: %s",
+				   rq->access == UAL_ACCESS_WRITE ? "write" : "read",
+				   (ull)rq->addr, (rq->route & UAL_ROUTE_PHYS) ? "" : " (IOVA)",
+				   rq->route, initiator, f->down ? f->down :
+				   "the host page is in another OS domain's process (a shared "
+				   "pod reaches only device memory across domains)");
 	if (f->foreign)
 		return ual_err_set(err, code,
 				   "%s of 0x%llx%s (route 0x%x) by accelerator %u: host page 0x%llx "
@@ -1049,6 +1098,17 @@ static int refused(struct ual_err *err, int code, u32 initiator, const struct re
 			   (ull)rq->addr, (rq->route & UAL_ROUTE_PHYS) ? "" : " (IOVA)",
 			   rq->route, initiator, reason_name(f->reason),
 			   (f->flags & UAL_FAULT_F_TLB) ? " (cached in the TLB)" : "");
+}
+
+/* In a shared pod a process issues requests only as its own accelerators. */
+static int check_initiator_domain(const struct ual_owner *o, u32 initiator,
+				  struct ual_err *err)
+{
+	if (o->fab->accel[initiator].domain == o->domain)
+		return 0;
+	return ual_err_set(err, UAL_EPERM, "accelerator %u belongs to another OS domain of the "
+			   "pod (or to none): this process issues requests only as its own "
+			   "accelerators", initiator);
 }
 
 int fab_translate(struct ual_owner *o, u32 initiator, const struct ual_faddr *fa,
@@ -1070,6 +1130,9 @@ int fab_translate(struct ual_owner *o, u32 initiator, const struct ual_faddr *fa
 	if (initiator >= fab->cfg.accels)
 		return ual_err_set(err, UAL_ENODEV, "no accelerator %u in the fabric (%u)",
 				   initiator, fab->cfg.accels);
+	ret = check_initiator_domain(o, initiator, err);
+	if (ret)
+		return ret;
 	a = &fab->accel[initiator];
 	ual_mutex_lock(&a->dom.lock);
 	ret = xlate_init(fab, a, &rq, true, &x, &f);
@@ -1107,9 +1170,10 @@ static u32 req_len(u64 dst, u64 src, u64 left)
 
 #define BITMAP_WORDS (UAL_MAX_ACCELS / 64)
 
-static void target_rw(struct ual_fabric *fab, const struct xl *x, void *buf, u32 len,
+static void target_rw(struct ual_owner *o, const struct xl *x, void *buf, u32 len,
 		      bool write)
 {
+	struct ual_fabric *fab = o->fab;
 	struct ual_accel *t = &fab->accel[x->target];
 	u64 pfn = x->phys >> UAL_PAGE_SHIFT, idx;
 	struct host_reg *reg;
@@ -1122,8 +1186,8 @@ static void target_rw(struct ual_fabric *fab, const struct xl *x, void *buf, u32
 		return;
 	}
 	reg = host_lookup(&t->tgt.host, pfn - HOST_PFN_BASE, &idx);
-	fab->host_ops.access(fab->host_ops.ctx, reg, idx, (u32)(x->phys & PAGE_MASK_LO),
-			     buf, len, write);
+	o->host_ops->access(o->host_ops->ctx, reg, idx, (u32)(x->phys & PAGE_MASK_LO),
+			    buf, len, write);
 }
 
 /*
@@ -1171,6 +1235,8 @@ int fab_copy(struct ual_owner *o, u32 initiator, const struct ual_faddr *dst,
 	u8 buf[UAL_REQ_MAX];
 
 	ret = fab_copy_args(fab, initiator, dst, src, len, err);
+	if (!ret)
+		ret = check_initiator_domain(o, initiator, err);
 	if (ret)
 		return ret;
 	a = &fab->accel[initiator];
@@ -1240,8 +1306,8 @@ int fab_copy(struct ual_owner *o, u32 initiator, const struct ual_faddr *dst,
 		rq[1] = (struct req){ dst->addr + done, dst->route, UAL_ACCESS_WRITE, n };
 		xlate_init(fab, a, &rq[0], false, &x[0], &f);
 		xlate_init(fab, a, &rq[1], false, &x[1], &f);
-		target_rw(fab, &x[0], buf, n, false);
-		target_rw(fab, &x[1], buf, n, true);
+		target_rw(o, &x[0], buf, n, false);
+		target_rw(o, &x[1], buf, n, true);
 	}
 	ret = 0;
 	if (bad_ret) {
@@ -1271,7 +1337,6 @@ int fab_fault_read(struct ual_owner *o, struct ual_fault *out, u32 max, u32 *nre
 
 void ual_owner_release(struct ual_owner *o)
 {
-	struct ual_fabric *fab = o->fab;
 	struct ual_accel *a = local(o);
 
 	ual_mutex_lock(&a->dom.lock);
@@ -1290,8 +1355,8 @@ void ual_owner_release(struct ual_owner *o)
 	while (!ual_list_empty(&o->host.regs)) {
 		struct host_reg *reg = ual_container_of(o->host.regs.next, struct host_reg, link);
 
-		if (fab->host_ops.release)
-			fab->host_ops.release(fab->host_ops.ctx, reg);
+		if (o->host_ops->release)
+			o->host_ops->release(o->host_ops->ctx, reg);
 		host_unregister(&a->tgt.host, reg);
 	}
 	host_space_destroy(&o->host);

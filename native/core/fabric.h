@@ -54,15 +54,22 @@ struct ual_domain {
 	struct tlb tlb;
 };
 
+/* @down: why the accelerator refuses every request (its OS domain died in a
+ * shared pod), "" when up. Set by the backend under the target lock. */
+#define UAL_DOWN_MSG_MAX 112
 struct ual_target {
 	ual_mutex_t lock;
 	struct devmem mem;
 	struct host_aperture host;
 	struct grant_table grants;
+	char down[UAL_DOWN_MSG_MAX];
 };
 
+/* @domain: the OS domain owning the accelerator in a shared pod (0 in one
+ * process): only handles of that domain issue its requests. */
 struct ual_accel {
 	u32 id;
+	u64 domain;
 	struct ual_domain dom;
 	struct ual_target tgt;
 	ual_mutex_t fault_lock;
@@ -87,10 +94,17 @@ struct ual_fabric {
  * it pinned itself"), local requests reach it only through this owner, and
  * it cannot be unregistered while linked or granted; device memory is
  * shared by every owner of the fabric.
+ *
+ * @domain:   the OS domain (process) of a shared pod the owner acts for, 0
+ *            in one process; requests reach host pages of its domain only.
+ * @host_ops: how this owner's process reaches host pages (a shared pod's
+ *            fabric holds no function pointers: each process has its own).
  */
 struct ual_owner {
 	struct ual_fabric *fab;
 	u32 accel;
+	u64 domain;
+	const struct ual_host_ops *host_ops;
 	struct ual_list ranges;
 	struct ual_list blocks;
 	struct host_space host;
@@ -110,6 +124,13 @@ struct iova_range {
 int ual_fabric_create(const struct ual_fabric_cfg *cfg, const struct ual_host_ops *ops,
 		      struct ual_fabric **out, struct ual_err *err);
 void ual_fabric_destroy(struct ual_fabric *fab);
+/*
+ * ual_fabric_init() - build a fabric in storage the caller provides (a shared
+ * pod's file); allocations are charged to, and placed by, &fab->allocs.
+ * Return: 0; UAL_EINVAL for a bad configuration, UAL_ENOMEM.
+ */
+int ual_fabric_init(struct ual_fabric *fab, const struct ual_fabric_cfg *cfg,
+		    const struct ual_host_ops *ops, struct ual_err *err);
 
 void ual_owner_init(struct ual_owner *o, struct ual_fabric *fab, u32 accel);
 /* Free everything @o created (ual_close()). */

@@ -13,7 +13,7 @@
 #include "../core/compat.h"
 
 /* ---- URI ------------------------------------------------------------------ */
-#define UAL_NAME_MAX 64
+#define UAL_NAME_MAX 256
 
 enum ual_opt {
 	UAL_OPT_ACCELS,
@@ -65,6 +65,9 @@ struct ual_dev {
 	u32 magic;
 	const struct ual_backend_ops *ops;
 	struct ual_owner *core;
+	/* Run before every call on the handle (shared pods: poisoned? reap
+	 * dead domains); NULL for none. */
+	int (*gate)(struct ual_dev *dev, struct ual_err *err);
 };
 
 struct ual_backend_ops {
@@ -152,5 +155,12 @@ u64 ual_core_alloc_count(struct ual_dev *dev);
 extern const struct ual_backend_ops ual_fake_ops;
 extern const struct ual_backend_ops ual_kmod_ops;
 extern const struct ual_backend_ops ual_vfio_ops;
+
+/* Shared pods of the fake backend (backends/fake/pod.c). */
+int ual_fake_pod_create(const struct ual_uri *u, u32 flags, struct ual_err *err);
+int ual_fake_pod_status(const char *path, struct ual_pod_info *info,
+			struct ual_pod_domain *domains, u32 max_domains,
+			struct ual_pod_accel *accels, u32 max_accels,
+			struct ual_pod_grant *grants, u32 max_grants, struct ual_err *err);
 
 #endif /* UAL_BACKEND_H */

@@ -3,6 +3,7 @@
  * compat_user.c - userspace implementation of core/compat.h (pthreads,
  * calloc). The kernel module provides its own.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,14 +28,40 @@ void ual_compat_fail_alloc_after(u64 n)
 	ual_atomic64_set(&fail_after, n);
 }
 
+/* Set once, before the first shared heap exists; read on every allocation. */
+static const struct ual_compat_heap *shared_heap;
+static _Thread_local bool saw_dead_owner;
+
+void ual_compat_set_heap(const struct ual_compat_heap *h)
+{
+	__atomic_store_n(&shared_heap, h, __ATOMIC_RELEASE);
+}
+
+bool ual_compat_take_poison(void)
+{
+	bool p = saw_dead_owner;
+
+	saw_dead_owner = false;
+	return p;
+}
+
+static void *heap_of(const void *addr)
+{
+	const struct ual_compat_heap *h = __atomic_load_n(&shared_heap, __ATOMIC_ACQUIRE);
+
+	return h && addr ? h->find(addr) : NULL;
+}
+
 void *ual_zalloc(ual_atomic64_t *ctr, size_t size)
 {
 	u64 n = ual_atomic64_read(&fail_after);
+	void *heap = heap_of(ctr);
+	void *p;
 
 	/* Fault injection for tests; a racy decrement is fine there. */
 	if (n && __atomic_sub_fetch(&fail_after.v, 1, __ATOMIC_RELAXED) == 0)
 		return NULL;
-	void *p = calloc(1, size ? size : 1);
+	p = heap ? shared_heap->alloc(heap, size ? size : 1) : calloc(1, size ? size : 1);
 
 	if (p && ctr)
 		ual_atomic64_add(ctr, 1);
@@ -45,9 +72,16 @@ void *ual_zalloc(ual_atomic64_t *ctr, size_t size)
 
 void ual_free(void *p)
 {
-	if (p)
-		ual_atomic64_add(&live_allocs, (u64)-1);
-	free(p);
+	void *heap;
+
+	if (!p)
+		return;
+	ual_atomic64_add(&live_allocs, (u64)-1);
+	heap = heap_of(p);
+	if (heap)
+		shared_heap->free(heap, p);
+	else
+		free(p);
 }
 
 void ual_memcpy(void *dst, const void *src, size_t n)
@@ -62,7 +96,18 @@ void ual_memset(void *dst, int c, size_t n)
 
 void ual_mutex_init(ual_mutex_t *m)
 {
-	pthread_mutex_init((pthread_mutex_t *)m, NULL);
+	pthread_mutexattr_t attr;
+
+	if (!heap_of(m)) {
+		pthread_mutex_init((pthread_mutex_t *)m, NULL);
+		return;
+	}
+	/* In a shared pod: other processes lock it, and one may die holding it. */
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init((pthread_mutex_t *)m, &attr);
+	pthread_mutexattr_destroy(&attr);
 }
 
 void ual_mutex_destroy(ual_mutex_t *m)
@@ -72,7 +117,28 @@ void ual_mutex_destroy(ual_mutex_t *m)
 
 void ual_mutex_lock(ual_mutex_t *m)
 {
-	pthread_mutex_lock((pthread_mutex_t *)m);
+	/*
+	 * EOWNERDEAD: a process died holding it, maybe mid-update. Take it
+	 * anyway so this call ends (no waiter hangs), but poison the pod: the
+	 * shim turns this call's result and every later call into
+	 * UAL_EOWNERDEAD. (Only robust, i.e. shared-pod, mutexes report it.)
+	 */
+	if (pthread_mutex_lock((pthread_mutex_t *)m) == EOWNERDEAD) {
+		pthread_mutex_consistent((pthread_mutex_t *)m);
+		saw_dead_owner = true;
+		shared_heap->poison(heap_of(m), m);
+	}
+}
+
+bool ual_mutex_probe_dead(ual_mutex_t *m)
+{
+	int r = pthread_mutex_trylock((pthread_mutex_t *)m);
+
+	if (r == EOWNERDEAD)
+		pthread_mutex_consistent((pthread_mutex_t *)m);
+	if (r == 0 || r == EOWNERDEAD)
+		pthread_mutex_unlock((pthread_mutex_t *)m);
+	return r == EOWNERDEAD;
 }
 
 void ual_mutex_unlock(ual_mutex_t *m)

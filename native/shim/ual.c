@@ -37,6 +37,11 @@ static inline void err_ctx_init(struct ual_err *err, const char *op)
 
 static int fail(struct ual_err *err, int code)
 {
+	/* A lock of a shared pod had a dead owner: nothing this call did or
+	 * saw can be trusted (compat_user.c). */
+	if (__builtin_expect(ual_compat_take_poison(), 0))
+		code = ual_err_set(err, UAL_EOWNERDEAD, "a domain died holding a lock of the "
+				   "pod this call used; the pod is poisoned: re-create it");
 	if (code < 0) {
 		size_t n;
 
@@ -49,11 +54,11 @@ static int fail(struct ual_err *err, int code)
 	return code;
 }
 
-static int check_dev(const ual_dev *dev, struct ual_err *err)
+static int check_dev(ual_dev *dev, struct ual_err *err)
 {
 	if (!dev || dev->magic != UAL_DEV_MAGIC)
 		return ual_err_set(err, UAL_EBADF, "invalid or closed handle");
-	return 0;
+	return dev->gate ? dev->gate(dev, err) : 0;
 }
 
 static int null_arg(struct ual_err *err, const char *what)
@@ -365,6 +370,42 @@ UAL_API int ual_fault_read(ual_dev *dev, struct ual_fault *out, uint32_t max,
 		ret = null_arg(ERR, "out");
 	if (!ret)
 		ret = dev->ops->fault_read(dev, out, max, nread, lost, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_pod_create(const char *uri, uint32_t flags)
+{
+	ERR_CTX("pod_create");
+	struct ual_uri u;
+	int ret;
+
+	if (!uri)
+		return fail(ERR, null_arg(ERR, "uri"));
+	if (flags & ~UAL_POD_REPLACE)
+		return fail(ERR, ual_err_set(ERR, UAL_EINVAL, "unknown flags 0x%x", flags));
+	ret = ual_uri_parse(uri, &u, ERR);
+	if (!ret && (strcmp(u.scheme, "fake") || u.name[0] != '/'))
+		ret = ual_err_set(ERR, UAL_EINVAL, "'%s' is not a shared pod URI (fake:/PATH)", uri);
+	if (!ret)
+		ret = ual_fake_pod_create(&u, flags, ERR);
+	return fail(ERR, ret);
+}
+
+UAL_API int ual_pod_status(const char *path, struct ual_pod_info *info,
+			   struct ual_pod_domain *domains, uint32_t max_domains,
+			   struct ual_pod_accel *accels, uint32_t max_accels,
+			   struct ual_pod_grant *grants, uint32_t max_grants)
+{
+	ERR_CTX("pod_status");
+	int ret = 0;
+
+	if (!path || !info)
+		ret = null_arg(ERR, !path ? "path" : "info");
+	else if ((!domains && max_domains) || (!accels && max_accels) || (!grants && max_grants))
+		ret = ual_err_set(ERR, UAL_EINVAL, "an output array is NULL with a non-zero maximum");
+	else
+		ret = ual_fake_pod_status(path, info, domains, max_domains, accels, max_accels,
+					  grants, max_grants, ERR);
 	return fail(ERR, ret);
 }
 

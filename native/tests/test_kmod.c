@@ -173,8 +173,11 @@ static void test_uri(void **state)
 	assert_msg_contains(err.msg, "device path 'ualmock' is not absolute");
 	assert_int_equal(ual_uri_parse("kmod:/dev/a b", &u, &err), UAL_EINVAL);
 	assert_msg_contains(err.msg, "bad character ' ' in device path");
-	/* '/' stays refused in fake fabric names. */
-	assert_int_equal(ual_uri_parse("fake:/x", &u, &err), UAL_EINVAL);
+	/* '/' is refused in fake fabric names; an absolute path names a pod. */
+	assert_int_equal(ual_uri_parse("fake:a/b", &u, &err), UAL_EINVAL);
+	assert_msg_contains(err.msg, "bad character '/' in fabric name");
+	assert_int_equal(ual_uri_parse("fake:/dev/shm/pod0?local=1", &u, &err), 0);
+	assert_string_equal(u.name, "/dev/shm/pod0");
 }
 
 /* ---- device ------------------------------------------------------------------- */

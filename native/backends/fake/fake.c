@@ -3,12 +3,14 @@
  * fake.c - the in-process fake backend: a core fabric living in this
  * process. Named fabrics ("fake:NAME?...") are shared through a refcounted
  * registry; unnamed ones belong to their first handle and its peers.
+ * "fake:/PATH" is a shared pod, spanning processes (pod.c).
  */
 #include <pthread.h>
 #include <string.h>
 
 #include "../../core/fabric.h"
 #include "../../shim/backend.h"
+#include "fake.h"
 
 struct fake_fabric {
 	struct ual_list link;		/* registry, if named */
@@ -46,7 +48,7 @@ static void fake_host_access(void *ctx, const struct host_reg *reg, u64 page_ind
 		memcpy(buf, p, len);
 }
 
-static const struct ual_host_ops fake_host_ops = {
+const struct ual_host_ops ual_fake_host_ops = {
 	.access = fake_host_access,
 	.release = NULL,
 };
@@ -56,7 +58,7 @@ static const enum ual_opt fabric_opts[] = {
 	UAL_OPT_DMA_BITS, UAL_OPT_TLB, UAL_OPT_FAULTS,
 };
 
-static void cfg_from_uri(const struct ual_uri *u, struct ual_fabric_cfg *c)
+void ual_fake_cfg(const struct ual_uri *u, struct ual_fabric_cfg *c)
 {
 	c->accels = (u32)u->val[UAL_OPT_ACCELS];
 	c->mem = u->val[UAL_OPT_MEM];
@@ -120,6 +122,8 @@ static int fake_open(const struct ual_uri *u, struct ual_dev **out, struct ual_e
 	size_t i;
 	int ret;
 
+	if (u->name[0] == '/')
+		return ual_pod_open(u, out, err);
 	pthread_mutex_lock(&registry_lock);
 	ff = u->name[0] ? find_named(u->name) : NULL;
 	if (ff) {
@@ -139,7 +143,7 @@ static int fake_open(const struct ual_uri *u, struct ual_dev **out, struct ual_e
 		ret = new_dev(ff, local, out, err);
 		goto out;
 	}
-	cfg_from_uri(u, &cfg);
+	ual_fake_cfg(u, &cfg);
 	if (local >= cfg.accels) {
 		ret = ual_err_set(err, UAL_ENODEV, "local=%u but the fabric has %u accelerators",
 				  local, cfg.accels);
@@ -150,7 +154,7 @@ static int fake_open(const struct ual_uri *u, struct ual_dev **out, struct ual_e
 		ret = ual_err_set(err, UAL_ENOMEM, "out of memory for the fabric");
 		goto out;
 	}
-	ret = ual_fabric_create(&cfg, &fake_host_ops, &ff->fab, err);
+	ret = ual_fabric_create(&cfg, &ual_fake_host_ops, &ff->fab, err);
 	if (ret) {
 		ual_free(ff);
 		goto out;
@@ -194,11 +198,11 @@ static void fake_close(struct ual_dev *dev)
 	pthread_mutex_unlock(&registry_lock);
 }
 
-static int fake_mem_register(struct ual_dev *dev, void *addr, u64 len, u64 *pfns,
-			     struct ual_err *err)
+int ual_fake_mem_register(struct ual_dev *dev, void *addr, u64 len, u64 *pfns,
+			  struct ual_err *err)
 {
 	/* No real pinning: the aperture hands out contiguous frames. */
-	return fab_mem_register(&to_fake(dev)->owner, (u64)(uintptr_t)addr, len, NULL,
+	return fab_mem_register(dev->core, (u64)(uintptr_t)addr, len, NULL,
 				NULL, pfns, err);
 }
 
@@ -212,7 +216,7 @@ const struct ual_backend_ops ual_fake_ops = {
 	.mem_free = ual_core_mem_free,
 	.mem_write = ual_core_mem_write,
 	.mem_read = ual_core_mem_read,
-	.mem_register = fake_mem_register,
+	.mem_register = ual_fake_mem_register,
 	.mem_unregister = ual_core_mem_unregister,
 	.grant = ual_core_grant,
 	.revoke = ual_core_revoke,
