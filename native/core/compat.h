@@ -148,6 +148,12 @@ struct ual_compat_heap {
 void ual_compat_set_heap(const struct ual_compat_heap *h);
 /* True once if a lock taken by this thread had a dead owner since the last call. */
 bool ual_compat_take_poison(void);
+/*
+ * Guard this thread's call on a shared pod (a jmp_buf *, NULL to end it):
+ * locks it takes are tracked, and one found with a dead owner releases
+ * them all and longjmp()s to the guard instead of returning.
+ */
+void ual_compat_guard(void *jmpbuf);
 
 /* ---- locks ---------------------------------------------------------- */
 typedef struct ual_mutex {

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,17 @@ void ual_compat_fail_alloc_after(u64 n)
 /* Set once, before the first shared heap exists; read on every allocation. */
 static const struct ual_compat_heap *shared_heap;
 static _Thread_local bool saw_dead_owner;
+/* A guarded call (ual.c's GUARD): where to bail out, and the locks it holds
+ * (a copy holds every target's lock, hence the size). */
+static _Thread_local jmp_buf *guard;
+static _Thread_local ual_mutex_t *held[UAL_MAX_ACCELS + 8];
+static _Thread_local u32 nheld;
+
+void ual_compat_guard(void *jmpbuf)
+{
+	guard = jmpbuf;
+	nheld = 0;
+}
 
 void ual_compat_set_heap(const struct ual_compat_heap *h)
 {
@@ -127,7 +139,20 @@ void ual_mutex_lock(ual_mutex_t *m)
 		pthread_mutex_consistent((pthread_mutex_t *)m);
 		saw_dead_owner = true;
 		shared_heap->poison(heap_of(m), m);
+		if (guard) {
+			jmp_buf *to = guard;
+
+			/* Never run on what the dead owner left: drop every lock
+			 * of this call and return UAL_EOWNERDEAD from it. */
+			pthread_mutex_unlock((pthread_mutex_t *)m);
+			while (nheld)
+				pthread_mutex_unlock((pthread_mutex_t *)held[--nheld]);
+			guard = NULL;
+			longjmp(*to, 1);
+		}
 	}
+	if (guard && nheld < UAL_ARRAY_SIZE(held))
+		held[nheld++] = m;
 }
 
 bool ual_mutex_probe_dead(ual_mutex_t *m)
@@ -143,6 +168,15 @@ bool ual_mutex_probe_dead(ual_mutex_t *m)
 
 void ual_mutex_unlock(ual_mutex_t *m)
 {
+	if (guard) {
+		/* Usually the last one taken. */
+		for (u32 i = nheld; i-- > 0;) {
+			if (held[i] == m) {
+				held[i] = held[--nheld];
+				break;
+			}
+		}
+	}
 	pthread_mutex_unlock((pthread_mutex_t *)m);
 }
 

@@ -6,6 +6,7 @@
  * URI to its backend, and the thread's last error. Everything else is the
  * backend's.
  */
+#include <setjmp.h>
 #include <string.h>
 
 #include "backend.h"
@@ -37,6 +38,7 @@ static inline void err_ctx_init(struct ual_err *err, const char *op)
 
 static int fail(struct ual_err *err, int code)
 {
+	ual_compat_guard(NULL);
 	/* A lock of a shared pod had a dead owner: nothing this call did or
 	 * saw can be trusted (compat_user.c). */
 	if (__builtin_expect(ual_compat_take_poison(), 0))
@@ -53,6 +55,25 @@ static int fail(struct ual_err *err, int code)
 	}
 	return code;
 }
+
+static bool pod_handle(const ual_dev *dev)
+{
+	return dev && dev->magic == UAL_DEV_MAGIC && dev->gate;
+}
+
+/*
+ * On a shared pod's handle: if a lock turns out to have a dead owner (what
+ * it guards may be half-updated), compat_user.c releases the locks this
+ * thread took and jumps back here, so no call runs on what the dead
+ * process left; the call returns UAL_EOWNERDEAD. fail() ends the guard.
+ */
+#define GUARD(dev)						\
+	jmp_buf guard_;						\
+	if (pod_handle(dev)) {					\
+		if (setjmp(guard_))				\
+			return fail(ERR, UAL_EOWNERDEAD);	\
+		ual_compat_guard(&guard_);			\
+	}
 
 static int check_dev(ual_dev *dev, struct ual_err *err)
 {
@@ -142,6 +163,7 @@ UAL_API void ual_close(ual_dev *dev)
 UAL_API int ual_query(ual_dev *dev, struct ual_info *info)
 {
 	ERR_CTX("query");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !info)
@@ -154,6 +176,7 @@ UAL_API int ual_query(ual_dev *dev, struct ual_info *info)
 UAL_API int ual_mem_alloc(ual_dev *dev, uint64_t size, uint64_t align, uint64_t *pfn_out)
 {
 	ERR_CTX("mem_alloc");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !pfn_out)
@@ -166,6 +189,7 @@ UAL_API int ual_mem_alloc(ual_dev *dev, uint64_t size, uint64_t align, uint64_t 
 UAL_API int ual_mem_free(ual_dev *dev, uint64_t pfn, uint64_t size)
 {
 	ERR_CTX("mem_free");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret)
@@ -176,6 +200,7 @@ UAL_API int ual_mem_free(ual_dev *dev, uint64_t pfn, uint64_t size)
 UAL_API int ual_mem_write(ual_dev *dev, uint64_t phys, const void *buf, uint64_t len)
 {
 	ERR_CTX("mem_write");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !buf && len)
@@ -188,6 +213,7 @@ UAL_API int ual_mem_write(ual_dev *dev, uint64_t phys, const void *buf, uint64_t
 UAL_API int ual_mem_read(ual_dev *dev, uint64_t phys, void *buf, uint64_t len)
 {
 	ERR_CTX("mem_read");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !buf && len)
@@ -200,6 +226,7 @@ UAL_API int ual_mem_read(ual_dev *dev, uint64_t phys, void *buf, uint64_t len)
 UAL_API int ual_mem_register(ual_dev *dev, void *addr, uint64_t len, uint64_t *pfns_out)
 {
 	ERR_CTX("mem_register");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !addr)
@@ -214,6 +241,7 @@ UAL_API int ual_mem_register(ual_dev *dev, void *addr, uint64_t len, uint64_t *p
 UAL_API int ual_mem_unregister(ual_dev *dev, void *addr)
 {
 	ERR_CTX("mem_unregister");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret)
@@ -225,6 +253,7 @@ UAL_API int ual_grant(ual_dev *dev, uint32_t target, uint32_t initiator, uint64_
 		      uint64_t npages, uint32_t prot)
 {
 	ERR_CTX("grant");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret)
@@ -236,6 +265,7 @@ UAL_API int ual_revoke(ual_dev *dev, uint32_t target, uint32_t initiator, uint64
 		       uint64_t npages)
 {
 	ERR_CTX("revoke");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret)
@@ -247,6 +277,7 @@ UAL_API int ual_map_pfns(ual_dev *dev, uint32_t target, const uint64_t *pfns, ui
 			 uint32_t prot, struct ual_faddr *addrs_out)
 {
 	ERR_CTX("map_pfns");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !pfns)
@@ -261,6 +292,7 @@ UAL_API int ual_map_pfns(ual_dev *dev, uint32_t target, const uint64_t *pfns, ui
 UAL_API int ual_iova_alloc(ual_dev *dev, uint64_t size, uint32_t flags, uint64_t *iova_out)
 {
 	ERR_CTX("iova_alloc");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !iova_out)
@@ -274,6 +306,7 @@ UAL_API int ual_iova_link(ual_dev *dev, uint64_t iova, uint64_t offset, uint32_t
 			  const uint64_t *pfns, uint64_t n, uint32_t prot)
 {
 	ERR_CTX("iova_link");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !pfns)
@@ -286,6 +319,7 @@ UAL_API int ual_iova_link(ual_dev *dev, uint64_t iova, uint64_t offset, uint32_t
 UAL_API int ual_iova_sync(ual_dev *dev, uint64_t iova, uint64_t offset, uint64_t len)
 {
 	ERR_CTX("iova_sync");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret)
@@ -296,6 +330,7 @@ UAL_API int ual_iova_sync(ual_dev *dev, uint64_t iova, uint64_t offset, uint64_t
 UAL_API int ual_iova_unlink(ual_dev *dev, uint64_t iova, uint64_t offset, uint64_t len)
 {
 	ERR_CTX("iova_unlink");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret)
@@ -306,6 +341,7 @@ UAL_API int ual_iova_unlink(ual_dev *dev, uint64_t iova, uint64_t offset, uint64
 UAL_API int ual_iova_free(ual_dev *dev, uint64_t iova)
 {
 	ERR_CTX("iova_free");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret)
@@ -317,6 +353,7 @@ UAL_API int ual_dump(ual_dev *dev, uint64_t iova, uint64_t len, struct ual_mappi
 		     uint64_t max, uint64_t *count)
 {
 	ERR_CTX("dump");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !count)
@@ -332,6 +369,7 @@ UAL_API int ual_translate(ual_dev *dev, uint32_t initiator, const struct ual_fad
 			  uint32_t access, struct ual_xlate *out)
 {
 	ERR_CTX("translate");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !fa)
@@ -347,6 +385,7 @@ UAL_API int ual_copy(ual_dev *dev, uint32_t initiator, const struct ual_faddr *d
 		     const struct ual_faddr *src, uint64_t len)
 {
 	ERR_CTX("copy");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !dst)
@@ -362,6 +401,7 @@ UAL_API int ual_fault_read(ual_dev *dev, struct ual_fault *out, uint32_t max,
 			   uint32_t *nread, uint64_t *lost)
 {
 	ERR_CTX("fault_read");
+	GUARD(dev);
 	int ret = check_dev(dev, ERR);
 
 	if (!ret && !nread)

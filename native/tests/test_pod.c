@@ -338,6 +338,50 @@ static void t_death_holding_lock(void **state)
 	ual_close(b);
 }
 
+/* A domain dies holding a lock another one waits for: the waiter wakes with a
+ * clear error (and never runs on what the dead one left). */
+static void t_death_while_waiting(void **state)
+{
+	int ready[2], status;
+	ual_dev *b;
+	pid_t a, killer;
+	u64 pfn = 0;
+	struct ual_faddr fa;
+
+	(void)state;
+	assert_int_equal(ual_pod_create(pod_uri("accels=2&mem=1M"), 0), 0);
+	assert_int_equal(pipe(ready), 0);
+	a = fork();
+	if (a == 0) {
+		ual_dev *d;
+
+		if (ual_open(pod_uri("local=0"), &d) || ual_mem_alloc(d, UAL_PAGE_SIZE, 0, &pfn))
+			_exit(1);
+		ual_pod_test_hold_target_lock(d);
+		put(ready[1], 'h');
+		pause();
+		_exit(2);
+	}
+	assert_int_equal(get(ready[0]), 'h');
+	assert_int_equal(ual_open(pod_uri("local=1"), &b), 0);
+	killer = fork();
+	if (killer == 0) {
+		usleep(300 * 1000);
+		kill(a, SIGKILL);
+		_exit(0);
+	}
+	alarm(20);	/* a hang fails the test instead of stalling it */
+	/* Blocks on accelerator 0's target lock until A dies. */
+	assert_int_equal(ual_map_pfns(b, 0, &pfn, 1, UAL_PROT_READ, &fa), UAL_EOWNERDEAD);
+	alarm(0);
+	assert_msg_contains(ual_last_error(), "poisoned");
+	assert_int_equal(waitpid(killer, &status, 0), killer);
+	assert_int_equal(waitpid(a, &status, 0), a);
+	/* The lock was released on the way out: status still works. */
+	assert_int_equal(ual_map_pfns(b, 0, &pfn, 1, UAL_PROT_READ, &fa), UAL_EOWNERDEAD);
+	ual_close(b);
+}
+
 /* Closing every handle frees the pod's heap again: no leak in the file. */
 static void t_no_leak(void **state)
 {
@@ -374,6 +418,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(t_bad_inputs, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_two_domains, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_death_holding_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(t_death_while_waiting, setup, teardown),
 		cmocka_unit_test_setup_teardown(t_no_leak, setup, teardown),
 	};
 
