@@ -29,8 +29,6 @@ public final class Pod {
     public static final int MAX_DOMAINS = 64;
 
     private static final Logger LOG = LoggerFactory.getLogger(Pod.class);
-    private static final int REPLACE = 1;
-    private static final int POISONED = 1;
     private static final String SCHEME = "fake:/";
     /** Rounds of ual_pod_status before giving up on a pod that grows faster than the snapshots are sized. */
     private static final int MAX_ROUNDS = 32;
@@ -56,7 +54,8 @@ public final class Pod {
         Objects.requireNonNull(uri, "uri");
         NativeLoader.load();
         try (Arena a = Arena.ofConfined()) {
-            Native.check(UalNative.ual_pod_create(a.allocateFrom(uri), replace ? REPLACE : 0), "pod_create");
+            int flags = replace ? UalNative.UAL_POD_REPLACE() : 0;
+            Native.check(UalNative.ual_pod_create(a.allocateFrom(uri), flags), "pod_create");
         }
         LOG.debug("created pod {}{}", uri, replace ? " (replacing any existing file)" : "");
     }
@@ -133,7 +132,7 @@ public final class Pod {
                     Short.toUnsignedInt(ual_pod_grant.initiator(s)), ual_pod_grant.pfn(s), ual_pod_grant.npages(s),
                     ual_pod_grant.prot(s)));
         }
-        boolean poisoned = (ual_pod_info.flags(info) & POISONED) != 0;
+        boolean poisoned = (ual_pod_info.flags(info) & UalNative.UAL_POD_POISONED()) != 0;
         return new PodStatus(path, ual_pod_info.num_accels(info), ual_pod_info.modes(info),
                 ual_pod_info.mem_size(info), ual_pod_info.heap_size(info), ual_pod_info.heap_used(info), poisoned,
                 Native.cString(ual_pod_info.poison(info), ual_pod_info.poison$layout().byteSize()),

@@ -55,6 +55,17 @@ class ConstantsMatchHeaderTest {
     }
 
     @Test
+    void podConstantsMatchTheHeader() {
+        assertThat(Pod.MAX_DOMAINS).isEqualTo(UalNative.UAL_POD_MAX_DOMAINS());
+        assertThat(PodAccel.State.FREE.code()).isEqualTo(UalNative.UAL_POD_ACCEL_FREE());
+        assertThat(PodAccel.State.OWNED.code()).isEqualTo(UalNative.UAL_POD_ACCEL_OWNED());
+        assertThat(PodAccel.State.DOWN.code()).isEqualTo(UalNative.UAL_POD_ACCEL_DOWN());
+        assertThat(PodAccel.State.of(UalNative.UAL_POD_ACCEL_DOWN())).isEqualTo(PodAccel.State.DOWN);
+        assertThat(PodAccel.State.of(-1)).isEqualTo(PodAccel.State.UNKNOWN);
+        assertThat(PodAccel.State.of(99)).isEqualTo(PodAccel.State.UNKNOWN);
+    }
+
+    @Test
     void faultReasonsMatchTheHeader() {
         assertThat(FaultReason.NOT_PRESENT.code()).isEqualTo(UalNative.UAL_FAULT_NOT_PRESENT());
         assertThat(FaultReason.PROT.code()).isEqualTo(UalNative.UAL_FAULT_PROT());
