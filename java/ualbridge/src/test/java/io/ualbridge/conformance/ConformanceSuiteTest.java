@@ -17,6 +17,7 @@ import org.junit.jupiter.api.DynamicContainer;
 import org.junit.jupiter.api.DynamicNode;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.TestFactory;
 import org.opentest4j.TestAbortedException;
 
@@ -26,8 +27,17 @@ import org.opentest4j.TestAbortedException;
  * that device exists. A FAIL fails the test, a SKIP aborts it with the reason (reported as skipped).
  */
 class ConformanceSuiteTest {
+    /** A shared pod (fake:/PATH) of this JVM: the suite runs on it like on any backend; deleted afterwards. */
+    static final Path POD = Path.of("/dev/shm", "ualbridge-conformance-" + ProcessHandle.current().pid());
+
     static final List<String> DEFAULT_URIS = List.of("fake:", "fake:?mode=physical", "fake:?mode=virtual",
-            "fake:?dma_bits=57", "fake:?accels=1&mem=4M", "fake:?dma_bits=21&tlb=1&faults=16384");
+            "fake:?dma_bits=57", "fake:?accels=1&mem=4M", "fake:?dma_bits=21&tlb=1&faults=16384",
+            "fake:" + POD + "?accels=4&mem=16M");
+
+    @AfterAll
+    static void deletePod() throws java.io.IOException {
+        Files.deleteIfExists(POD);
+    }
 
     static List<String> uris() {
         String prop = System.getProperty("ualbridge.conformance.uris");
