@@ -11,6 +11,10 @@
  * timed runs), plus the page-table memory figures read from ual_query()'s
  * pool counters, each with the 1-minute load average it ran under.
  * Usage: bench [--quick] [--only NAME[,NAME...]] [--single-thread]
+ *              [--pod PATH [--other-domain]]
+ * --pod runs the table on a shared pod (created at PATH, removed after);
+ * --other-domain attaches a second process to it, so every call also
+ * checks that domain's liveness, as in a real multi-domain pod.
  * (scripts/bench runs it op by op around the matching JMH forks, so that C
  * and Java figures of one operation are taken under the same load).
  */
@@ -20,6 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +34,7 @@
 #define PAGE 4096ull
 /* Must match java/bench (io.ualbridge.bench.Params). */
 #define URI "fake:?accels=2&mem=256M&pt_pool=8192"
+#define POD_OPTS "?accels=2&mem=256M&pt_pool=8192"
 #define LINK_PAGES 4096		/* size of the link range, in pages */
 
 static int reps = 7;
@@ -348,8 +355,10 @@ int main(int argc, char **argv)
 	struct ctx c = { 0 };
 	struct ual_info info;
 	uint64_t pfn, cpfn, i, *pfns, *contig, h0, m0;
-	char name[64];
-	int single = 0;
+	char name[64], uri[320] = URI;
+	const char *pod = NULL;
+	int single = 0, other = 0, hold[2];
+	pid_t peer = 0;
 
 	for (i = 1; i < (uint64_t)argc; i++) {
 		if (!strcmp(argv[i], "--quick")) {
@@ -359,15 +368,44 @@ int main(int argc, char **argv)
 			only = argv[++i];
 		} else if (!strcmp(argv[i], "--single-thread")) {
 			single = 1;
+		} else if (!strcmp(argv[i], "--pod") && i + 1 < (uint64_t)argc) {
+			pod = argv[++i];
+		} else if (!strcmp(argv[i], "--other-domain")) {
+			other = 1;
 		} else {
-			fprintf(stderr, "usage: bench [--quick] [--only NAME[,NAME...]] [--single-thread]\n"
+			fprintf(stderr, "usage: bench [--quick] [--only NAME[,NAME...]] [--single-thread] "
+				"[--pod PATH [--other-domain]]\n"
 				"  NAME: an operation of the table, or pt_memory\n");
 			return 2;
 		}
 	}
+	if (pod) {
+		snprintf(uri, sizeof(uri), "fake:%s%s", pod, POD_OPTS);
+		CHECK(ual_pod_create(uri, UAL_POD_REPLACE));
+		snprintf(uri, sizeof(uri), "fake:%s", pod);
+	}
+	if (pod && other) {
+		/* Another OS domain: owns accelerator 1 until stdin of the pipe closes. */
+		CHECK(pipe(hold) ? -1 : 0);
+		peer = fork();
+		if (peer == 0) {
+			char o[340], c;
+			ual_dev *d;
+
+			snprintf(o, sizeof(o), "%s?local=1", uri);
+			close(hold[1]);
+			if (ual_open(o, &d))
+				_exit(1);
+			while (read(hold[0], &c, 1) > 0)
+				;
+			_exit(0);
+		}
+		close(hold[0]);
+		usleep(200 * 1000);
+	}
 	if (!single)
 		become_multithreaded();
-	CHECK(ual_open(URI, &c.dev));
+	CHECK(ual_open(uri, &c.dev));
 	/* 2 * LINK_PAGES pages for the scattered PFNs, 2 MiB aligned. */
 	CHECK(ual_mem_alloc(c.dev, 2 * LINK_PAGES * PAGE, 2ull << 20, &pfn));
 	CHECK(ual_mem_alloc(c.dev, 2ull << 20, 2ull << 20, &cpfn));
@@ -421,6 +459,12 @@ int main(int argc, char **argv)
 	}
 	CHECK(ual_iova_unlink(c.dev, c.iova, 0, LINK_PAGES * PAGE));
 	ual_close(c.dev);
+	if (peer) {
+		close(hold[1]);
+		waitpid(peer, NULL, 0);
+	}
+	if (pod)
+		unlink(pod);
 
 	if (want("iova_alloc_free_1k"))
 		alloc_free(1000, "iova_alloc_free_1k");
