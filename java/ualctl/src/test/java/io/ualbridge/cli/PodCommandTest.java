@@ -59,6 +59,18 @@ class PodCommandTest {
     }
 
     @Test
+    void relativePathsAreTakenFromTheCurrentDirectory() {
+        String path = path();
+        String relative = Path.of("").toAbsolutePath().relativize(Path.of(path)).toString();
+        assertThat(relative).doesNotStartWith("/");
+        Cli.Result r = Cli.run("pod", "create", relative, "--json");
+        assertThat(r.exit()).as(r.toString()).isZero();
+        assertThat(r.json().get("uri").asText()).isEqualTo("fake:" + path);
+        assertThat(Path.of(path)).exists();
+        assertThat(Cli.run("pod", "status", relative, "--json").json().get("path").asText()).isEqualTo(path);
+    }
+
+    @Test
     void createJson() {
         String path = path();
         Cli.Result r = Cli.run("pod", "create", path, "--json", "--option", "tlb=64");
