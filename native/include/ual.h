@@ -361,8 +361,8 @@ const char *ual_last_error(void);
  * it) or a file that is not a pod of this library, UAL_ENODEV for an
  * unknown backend or local id, UAL_EEXIST if a named fabric exists with
  * other options, UAL_ENOMEM, UAL_EBUSY if a live process of a shared pod
- * owns the accelerator, UAL_EACCES if the pod file can't be opened,
- * UAL_EOWNERDEAD if the pod is poisoned.
+ * owns the accelerator, UAL_EACCES if the pod file can't be opened (or as
+ * ual_pod_create() when it is created), UAL_EOWNERDEAD if the pod is poisoned.
  */
 int ual_open(const char *uri, ual_dev **out);
 
@@ -854,9 +854,11 @@ struct ual_pod_grant {
  * the pod fills). Takes no pod lock: nobody can see the file until it is
  * ready.
  * Return: 0; UAL_EINVAL for a malformed URI, not a fake:/PATH, or local=;
- * UAL_EEXIST if PATH exists and @flags lacks UAL_POD_REPLACE; UAL_EACCES if
- * the file can't be created; UAL_ENOMEM if the pod would need more than
- * 1 TiB of address space.
+ * UAL_EEXIST if PATH exists and @flags lacks UAL_POD_REPLACE; UAL_ENOENT if
+ * its directory does not exist; UAL_EACCES if the file can't be created;
+ * UAL_ENOMEM if the pod would need more than 1 TiB of address space or the
+ * file system is full; UAL_EIO for any other file system error (the message
+ * has the system's reason).
  */
 int ual_pod_create(const char *uri, uint32_t flags);
 
