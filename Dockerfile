@@ -12,14 +12,19 @@ ARG BASE=localhost/ualbridge/debian-base:bookworm
 FROM ${BASE}
 
 # A fixed uid, so that a host directory shared by several containers (a pod file) can be made writable for it.
-RUN useradd --uid 10001 --user-group --create-home --home-dir /home/ual --shell /usr/sbin/nologin ual
+# /usr/local/bin/ualctl runs the jar on the jlink'ed runtime; it is the entrypoint and is on PATH for scripts
+# (e.g. `sh -c 'ualctl shell --uri ... < fifo'`). FFM downcalls need native access; libual is extracted to
+# java.io.tmpdir (/tmp) and loaded from there.
+RUN useradd --uid 10001 --user-group --create-home --home-dir /home/ual --shell /usr/sbin/nologin ual \
+ && printf '%s\n' '#!/bin/sh' \
+      'exec /opt/ualbridge/runtime/bin/java --enable-native-access=ALL-UNNAMED -jar /opt/ualbridge/ualctl.jar "$@"' \
+      > /usr/local/bin/ualctl \
+ && chmod 0755 /usr/local/bin/ualctl
 
 COPY java/ualctl/target/runtime /opt/ualbridge/runtime
 COPY java/ualctl/target/ualctl.jar /opt/ualbridge/ualctl.jar
 
 USER ual:ual
 WORKDIR /home/ual
-ENV PATH=/opt/ualbridge/runtime/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-# libual is extracted to java.io.tmpdir (/tmp) and loaded from there; FFM downcalls need native access.
-ENTRYPOINT ["/opt/ualbridge/runtime/bin/java", "--enable-native-access=ALL-UNNAMED", "-jar", "/opt/ualbridge/ualctl.jar"]
+ENTRYPOINT ["/usr/local/bin/ualctl"]
 CMD ["--help"]
