@@ -29,7 +29,7 @@ import java.util.function.Consumer;
  * One {@code ualctl shell} in its own container: one OS domain of a shared pod, driven a line at a time.
  *
  * <p>Its stdin is a FIFO in the pod directory (mounted at {@code /pod}); this side holds it open read-write, so
- * neither end blocks on open and a dead container never blocks a write. Its stdout is followed through the
+ * neither end blocks on open and a write to a dead shell neither fails nor raises SIGPIPE. Its stdout is followed through the
  * daemon's log stream, one JSON line per reply. Every wait is bounded: a missing reply fails the test with the
  * container's state and the end of its stderr, never hangs it.
  */
@@ -144,9 +144,20 @@ final class ShellSession implements AutoCloseable {
     JsonNode call(String command) throws IOException, InterruptedException {
         send(command);
         long t0 = System.nanoTime();
-        JsonNode reply = next(REPLY_TIMEOUT, "the reply to '" + abbreviate(command) + "'");
+        JsonNode reply = reply(command);
         LOG.info("{} ({} ms) {} -> {}", name, (System.nanoTime() - t0) / 1_000_000, abbreviate(command),
                 abbreviate(reply.toString()));
+        return reply;
+    }
+
+    /**
+     * Waits for the next reply and checks that it is the one to {@code command} (replies come in command order, so
+     * several commands may be sent before their replies are read).
+     *
+     * @throws AssertionError if no reply comes within {@link #REPLY_TIMEOUT} or it is not the command's
+     */
+    JsonNode reply(String command) throws InterruptedException {
+        JsonNode reply = next(REPLY_TIMEOUT, "the reply to '" + abbreviate(command) + "'");
         if (!command.equals(reply.path("cmd").asText(null))) {
             throw new AssertionError(name + ": the reply to '" + abbreviate(command) + "' is for another command: "
                     + abbreviate(reply.toString()));
@@ -154,7 +165,10 @@ final class ShellSession implements AutoCloseable {
         return reply;
     }
 
-    /** Writes one line to the shell's stdin (never blocks for long: the pipe holds 64 KiB, the shell drains it). */
+    /**
+     * Writes one line to the shell's stdin. The pipe holds 64 KiB: while the shell runs it drains it, but a write to
+     * a dead shell's full pipe would block, so callers send less than that between replies they read.
+     */
     void send(String line) throws IOException {
         ByteBuffer buf = ByteBuffer.wrap((line + "\n").getBytes(StandardCharsets.UTF_8));
         while (buf.hasRemaining()) {

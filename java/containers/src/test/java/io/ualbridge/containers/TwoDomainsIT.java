@@ -12,6 +12,7 @@ import org.testcontainers.containers.GenericContainer;
 import org.testcontainers.containers.output.OutputFrame;
 import org.testcontainers.containers.startupcheck.OneShotStartupCheckStrategy;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -46,14 +47,7 @@ class TwoDomainsIT {
 
     @Test
     void twoContainersShareOnePodAndADeadDomainIsReportedNotWaitedFor() throws Exception {
-        UalctlImage.get(); // builds, or skips/fails the test as DockerEnvironment decides
-        // The containers' user (uid 10001) creates the pod file here.
-        Files.setPosixFilePermissions(podDir, PosixFilePermissions.fromString("rwxrwxrwx"));
-
-        JsonNode created = json(runOnce("pod", "create", "/pod/pod0", "--accels", "2", "--json"));
-        assertThat(created.path("created").asBoolean()).as("pod create: %s", created).isTrue();
-        assertThat(created.path("pod").path("acceleratorCount").asInt()).isEqualTo(2);
-
+        createPod();
         byte[] data = new byte[BLOCK];
         new Random(7).nextBytes(data);
 
@@ -158,6 +152,95 @@ class TwoDomainsIT {
             ok(b.call("quit"));
             assertThat(b.awaitExit(ShellSession.REPLY_TIMEOUT)).as("B's exit code after quit").isZero();
         }
+    }
+
+    /**
+     * A domain killed while it works (here: granting and revoking in a loop, so it is often inside the pod's locks)
+     * never leaves the other one hanging: each of B's requests, sent in a burst around the kill, is answered
+     * promptly, either with A's bytes (before the death) or with a clear error: EHOSTDOWN once A is reaped, or
+     * EOWNERDEAD if A died holding a pod lock (the pod is then poisoned and says why). No success after a failure.
+     */
+    @Test
+    void aDomainKilledMidOperationNeverHangsTheOther() throws Exception {
+        createPod();
+        try (ShellSession a = ShellSession.start("domain-a", podDir, "fake:/pod/pod0?local=0");
+             ShellSession b = ShellSession.start("domain-b", podDir, "fake:/pod/pod0?local=1")) {
+            assertReady(a, 0);
+            assertReady(b, 1);
+            long pfn = ok(a.call("alloc buf " + PAGE)).path("pfn").asLong();
+            ok(a.call("write buf 0 " + "5a".repeat(64)));
+            ok(a.call("alloc churn " + PAGE));
+            ok(a.call("grant buf 1 r"));
+            assertThat(hex(ok(b.call(read(pfn, 0, 64, "physical"))))).isEqualTo("5a".repeat(64));
+
+            // A's burst: grant/revoke pairs, sent without waiting (under the pipe's 64 KiB, see ShellSession.send).
+            int pairs = 1200;
+            String grant = "grant churn 1 rw";
+            String revoke = "revoke churn 1";
+            for (int i = 0; i < pairs; i++) {
+                a.send(grant);
+                a.send(revoke);
+            }
+            // Kill it once it is well into the burst.
+            for (int i = 0; i < 100; i++) {
+                ok(a.reply(grant));
+                ok(a.reply(revoke));
+            }
+            List<String> burst = new ArrayList<>();
+            for (int i = 0; i < 300; i++) {
+                burst.add(read(pfn, 0, 64, i % 2 == 0 ? "physical" : "virtual"));
+            }
+            for (String cmd : burst) {
+                b.send(cmd);
+            }
+            a.kill(Duration.ofSeconds(30));
+
+            int before = 0;
+            String failure = null;
+            for (String cmd : burst) {
+                JsonNode r = b.reply(cmd);
+                if (r.path("ok").asBoolean()) {
+                    assertThat(failure).as("a success after the failure %s: %s", failure, r).isNull();
+                    assertThat(hex(r)).isEqualTo("5a".repeat(64));
+                    before++;
+                } else {
+                    assertThat(r.path("error").asText()).as("%s", r).isIn("EHOSTDOWN", "EOWNERDEAD");
+                    assertThat(r.path("message").asText()).as("%s", r).isNotBlank();
+                    failure = failure == null ? r.path("error").asText() : failure;
+                }
+            }
+            // A is dead by now, so B's next request fails whatever the burst saw.
+            JsonNode next = b.call(read(pfn, 0, 64, "physical"));
+            refused(next, failure == null ? next.path("error").asText() : failure);
+            assertThat(next.path("error").asText()).isIn("EHOSTDOWN", "EOWNERDEAD");
+            JsonNode status = b.call("pod-status");
+            LOG.info("killed mid-burst: {} of B's {} reads succeeded before the death; then {}; pod-status {}",
+                    before, burst.size(), next.path("message").asText(), status);
+            if (next.path("error").asText().equals("EOWNERDEAD")) {
+                // The pod can't be trusted; status still describes it and says why.
+                assertThat(status.path("ok").asBoolean()).as("%s", status).isTrue();
+                assertThat(status.path("poisoned").asBoolean()).isTrue();
+                assertThat(status.path("poisonReason").asText()).isNotBlank();
+            } else {
+                ok(status);
+                assertThat(status.path("poisoned").asBoolean()).isFalse();
+                assertThat(hosts(status)).containsExactly("domain-b");
+                assertThat(status.path("accelerators").get(0).path("state").asText()).isEqualTo("DOWN");
+                assertThat(status.path("grants")).isEmpty();
+            }
+            ok(b.call("quit"));
+            assertThat(b.awaitExit(ShellSession.REPLY_TIMEOUT)).as("B's exit code after quit").isZero();
+        }
+    }
+
+    /** A pod of 2 accelerators in the shared directory, made by ualctl in a container. */
+    private void createPod() throws IOException {
+        UalctlImage.get(); // builds, or skips/fails the test as DockerEnvironment decides
+        // The containers' user (uid 10001) creates the pod file here.
+        Files.setPosixFilePermissions(podDir, PosixFilePermissions.fromString("rwxrwxrwx"));
+        JsonNode created = json(runOnce("pod", "create", "/pod/pod0", "--accels", "2", "--json"));
+        assertThat(created.path("created").asBoolean()).as("pod create: %s", created).isTrue();
+        assertThat(created.path("pod").path("acceleratorCount").asInt()).isEqualTo(2);
     }
 
     private static String read(long pfn, long offset, int len, String mode) {
