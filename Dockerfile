@@ -10,6 +10,8 @@
 # By hand: scripts/build && scripts/docker-base-image && docker build --pull=false --network none -t localhost/ualbridge/ualctl .
 ARG BASE=localhost/ualbridge/debian-base:bookworm
 FROM ${BASE}
+# Lets scripts/docker-image (and the tests) find and remove their earlier, untagged builds.
+LABEL io.ualbridge.image=ualctl
 
 # A fixed uid, so that a host directory shared by several containers (a pod file) can be made writable for it.
 # /usr/local/bin/ualctl runs the jar on the jlink'ed runtime; it is the entrypoint and is on PATH for scripts
