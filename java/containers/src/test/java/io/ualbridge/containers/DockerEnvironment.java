@@ -20,6 +20,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
@@ -142,7 +143,7 @@ final class DockerEnvironment {
         ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
         Future<String> response = pool.submit(() -> httpGet(address, "/version"));
         try {
-            String text = response.get(PROBE_TIMEOUT.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+            String text = response.get(PROBE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             int split = text.indexOf("\r\n\r\n");
             String status = text.substring(0, Math.max(0, text.indexOf("\r\n")));
             if (split < 0 || !status.matches("HTTP/1\\.[01] 200 .*")) {
