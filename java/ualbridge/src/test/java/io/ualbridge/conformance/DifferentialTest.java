@@ -23,6 +23,21 @@ class DifferentialTest {
         assertThat(r.identical()).isTrue();
     }
 
+    /** A shared pod must behave exactly like the in-process fabric (same core, state in a file). */
+    @ParameterizedTest(name = "seed {0}")
+    @ValueSource(longs = {5, 6, 7})
+    void sharedPodAgreesWithInProcessFabric(long seed) throws java.io.IOException {
+        Path pod = Path.of("/dev/shm", "ualbridge-differential-" + ProcessHandle.current().pid() + "-" + seed);
+        try {
+            Differential.Report r = Differential.run("fake:?accels=3&mem=8M", "fake:" + pod + "?accels=3&mem=8M",
+                    new Differential.Options(seed, 1500, true));
+            assertThat(r.firstDivergence()).as("first divergence").isNull();
+            assertThat(r.opsRun()).isEqualTo(1500);
+        } finally {
+            Files.deleteIfExists(pod);
+        }
+    }
+
     @Test
     void sequenceExercisesEveryKindOfOperation() {
         Differential.Report r = Differential.run("fake:", "fake:", new Differential.Options(7, 800, true));
