@@ -780,6 +780,13 @@ static int new_pdev(struct pod *p, u32 accel, struct ual_dev **out, struct ual_e
 		a->tgt.down[0] = '\0';
 		a->domain = slot->cookie;
 		ual_mutex_unlock(&a->tgt.lock);
+		if (ual_compat_take_poison()) {
+			/* Its last holder died in it: no handle on a poisoned pod. */
+			ual_free(d);
+			if (!slot->handles)
+				detach(p);
+			return poisoned(p, err);
+		}
 		pa->state = UAL_POD_ACCEL_OWNED;
 		pa->slot = p->slot;
 		pa->pid = slot->pid;
