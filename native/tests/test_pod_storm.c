@@ -76,6 +76,7 @@ static void worker(u32 me, u64 seed)
 	int r;
 
 	alarm(15);	/* a hang kills the worker with SIGALRM: the test sees it */
+	/* (re-armed as it makes progress, for long runs) */
 	snprintf(opts, sizeof(opts), "local=%u", me);
 	r = ual_open(pod_uri(opts), &d);
 	if (r == UAL_EOWNERDEAD)
@@ -92,8 +93,11 @@ static void worker(u32 me, u64 seed)
 		buf[i] = pattern(me, pfn + i / UAL_PAGE_SIZE, i % UAL_PAGE_SIZE);
 	CHECK(ual_mem_write(d, pfn << UAL_PAGE_SHIFT, buf, sizeof(buf)));
 	__atomic_store_n(&published[me], pfn + 1, __ATOMIC_RELEASE);
-	for (;;) {
+	for (u64 iter = 0;; iter++) {
 		u32 other = (me + 1 + (u32)(test_rand(&seed) % (WORKERS - 1))) % WORKERS;
+
+		if (!(iter % 1024))
+			alarm(15);	/* 15 s without 1024 calls done: a hang */
 		u64 page = test_rand(&seed) % BLOCK_PAGES;
 
 		switch (test_rand(&seed) % 4) {
