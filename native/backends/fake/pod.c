@@ -163,6 +163,12 @@ static void *heap_find(const void *addr)
 	return NULL;
 }
 
+/* Index in the page map of the heap page holding @p. */
+static u64 page_of(const struct shm_heap *h, const void *p)
+{
+	return ((u64)(uintptr_t)p - h->start) >> UAL_PAGE_SHIFT;
+}
+
 static unsigned int order_of(u64 pages)
 {
 	unsigned int o = 0;
@@ -186,7 +192,7 @@ static void *large_get(struct shm_heap *h, unsigned int order)
 	if (h->next + bytes <= h->end) {
 		p = (void *)(uintptr_t)h->next;
 		h->next += bytes;
-		h->map[((u64)(uintptr_t)p - h->start) >> UAL_PAGE_SHIFT] = MAP_LARGE(order);
+		h->map[page_of(h, p)] = MAP_LARGE(order);
 		return p;
 	}
 	/* Split the smallest bigger free block; its halves go to the lists. */
@@ -199,11 +205,11 @@ static void *large_get(struct shm_heap *h, unsigned int order)
 	while (o-- > order) {
 		u8 *half = (u8 *)p + (UAL_PAGE_SIZE << o);
 
-		h->map[((u64)(uintptr_t)half - h->start) >> UAL_PAGE_SHIFT] = MAP_LARGE(o);
+		h->map[page_of(h, half)] = MAP_LARGE(o);
 		*(void **)half = h->large[o];
 		h->large[o] = half;
 	}
-	h->map[((u64)(uintptr_t)p - h->start) >> UAL_PAGE_SHIFT] = MAP_LARGE(order);
+	h->map[page_of(h, p)] = MAP_LARGE(order);
 	return p;
 }
 
@@ -222,8 +228,7 @@ static void *heap_alloc(void *heap, size_t size)
 
 			if (page) {
 				/* Carve a page into chunks of this class. */
-				h->map[((u64)(uintptr_t)page - h->start) >> UAL_PAGE_SHIFT] =
-					MAP_SMALL(c);
+				h->map[page_of(h, page)] = MAP_SMALL(c);
 				for (u64 off = UAL_PAGE_SIZE; off; ) {
 					off -= 16u << c;
 					*(void **)(page + off) = h->small[c];
@@ -251,11 +256,10 @@ static void *heap_alloc(void *heap, size_t size)
 static void heap_free(void *heap, void *p)
 {
 	struct shm_heap *h = heap;
-	u64 page = ((u64)(uintptr_t)p - h->start) >> UAL_PAGE_SHIFT;
 	u8 m;
 
 	ual_mutex_lock(&h->lock);
-	m = h->map[page];
+	m = h->map[page_of(h, p)];
 	if (m & 0x80) {
 		unsigned int o = m & 0x7f;
 
@@ -658,20 +662,27 @@ static void reap_slot(struct pod *p, u32 s)
 	hdr->reaped++;
 }
 
+/* Another process attached slot @s and has died since. */
+static bool slot_dead(const struct pod *p, u32 s)
+{
+	return __atomic_load_n(&p->hdr->slot[s].state, __ATOMIC_ACQUIRE) == SLOT_LIVE &&
+	       (int)s != p->slot && !slot_alive(p, s);
+}
+
 static bool any_dead(const struct pod *p)
 {
 	for (u32 s = 0; s < UAL_POD_MAX_DOMAINS; s++)
-		if (__atomic_load_n(&p->hdr->slot[s].state, __ATOMIC_ACQUIRE) == SLOT_LIVE &&
-		    (int)s != p->slot && !slot_alive(p, s))
+		if (slot_dead(p, s))
 			return true;
 	return false;
 }
 
-/* Pod lock held. */
+/* Pod lock held. Every taker of the pod lock calls it first: a dead
+ * domain's leftovers, or the poison it left, are seen before anything. */
 static void reap_dead(struct pod *p)
 {
 	for (u32 s = 0; s < UAL_POD_MAX_DOMAINS && !p->hdr->poisoned; s++)
-		if (p->hdr->slot[s].state == SLOT_LIVE && (int)s != p->slot && !slot_alive(p, s))
+		if (slot_dead(p, s))
 			reap_slot(p, s);
 }
 
@@ -679,8 +690,7 @@ static void reap_dead(struct pod *p)
 static int pod_lock(struct pod *p, struct ual_err *err)
 {
 	ual_mutex_lock(&p->hdr->lock);
-	if (!p->hdr->poisoned)
-		reap_dead(p);
+	reap_dead(p);
 	if (p->hdr->poisoned) {
 		ual_mutex_unlock(&p->hdr->lock);
 		ual_compat_take_poison();	/* reported here, not again by the shim */
@@ -866,11 +876,15 @@ static void pod_close(struct ual_dev *dev)
 	struct pod_dev *d = to_pdev(dev);
 	struct pod *p = d->pod;
 	struct pod_hdr *hdr = p->hdr;
-	struct pod_accel *pa = &hdr->accel[d->owner.accel];
+	u32 accel = d->owner.accel;
+	struct pod_accel *pa = &hdr->accel[accel];
 	struct pod_slot *slot = &hdr->slot[p->slot];
 
 	pthread_mutex_lock(&pods_lock);
 	ual_mutex_lock(&hdr->lock);
+	/* A dead domain may hold a lock the release below needs: find out
+	 * (poisoning the pod) rather than walk what it left. */
+	reap_dead(p);
 	ual_list_del(&d->link);
 	/* A poisoned pod's structures can't be trusted: leave them be. */
 	if (!hdr->poisoned) {
@@ -878,7 +892,7 @@ static void pod_close(struct ual_dev *dev)
 		ual_free(d);
 	}
 	if (!--pa->handles) {
-		struct ual_accel *a = &hdr->fab.accel[d->owner.accel];
+		struct ual_accel *a = &hdr->fab.accel[accel];
 
 		pa->state = UAL_POD_ACCEL_FREE;
 		pa->slot = -1;
@@ -942,8 +956,7 @@ int ual_fake_pod_status(const char *path, struct ual_pod_info *info,
 		goto out;
 	hdr = p->hdr;
 	ual_mutex_lock(&hdr->lock);
-	if (!hdr->poisoned)
-		reap_dead(p);
+	reap_dead(p);
 	memset(info, 0, sizeof(*info));
 	info->num_accels = hdr->fab.cfg.accels;
 	info->modes = hdr->fab.cfg.modes;
