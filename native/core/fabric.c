@@ -1076,28 +1076,39 @@ static const char *reason_name(u32 reason)
 	}
 }
 
+static void why_fmt(char *buf, size_t size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void why_fmt(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ual_vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+}
+
 static int refused(struct ual_err *err, int code, u32 initiator, const struct req *rq,
 		   const struct refusal *f)
 {
-	if (f->down || f->other_domain)
-		return ual_err_set(err, code, "%s of 0x%llx%s (route 0x%x) by accelerator %u: %s",
-				   rq->access == UAL_ACCESS_WRITE ? "write" : "read",
-				   (ull)rq->addr, (rq->route & UAL_ROUTE_PHYS) ? "" : " (IOVA)",
-				   rq->route, initiator, f->down ? f->down :
-				   "the host page is in another OS domain's process (a shared "
-				   "pod reaches only device memory across domains)");
-	if (f->foreign)
-		return ual_err_set(err, code,
-				   "%s of 0x%llx%s (route 0x%x) by accelerator %u: host page 0x%llx "
-				   "of accelerator %u was registered through another handle",
-				   rq->access == UAL_ACCESS_WRITE ? "write" : "read",
-				   (ull)rq->addr, (rq->route & UAL_ROUTE_PHYS) ? "" : " (IOVA)",
-				   rq->route, initiator, (ull)f->foreign, f->target);
-	return ual_err_set(err, code, "%s of 0x%llx%s (route 0x%x) by accelerator %u: %s%s",
+	char buf[UAL_DOWN_MSG_MAX];
+	const char *why = buf;
+
+	if (f->down)
+		why = f->down;
+	else if (f->other_domain)
+		why = "the host page is in another OS domain's process (a shared pod reaches only "
+		      "device memory across domains)";
+	else if (f->foreign)
+		why_fmt(buf, sizeof(buf), "host page 0x%llx of accelerator %u was registered "
+			"through another handle", (ull)f->foreign, f->target);
+	else
+		why_fmt(buf, sizeof(buf), "%s%s", reason_name(f->reason),
+			(f->flags & UAL_FAULT_F_TLB) ? " (cached in the TLB)" : "");
+	return ual_err_set(err, code, "%s of 0x%llx%s (route 0x%x) by accelerator %u: %s",
 			   rq->access == UAL_ACCESS_WRITE ? "write" : "read",
 			   (ull)rq->addr, (rq->route & UAL_ROUTE_PHYS) ? "" : " (IOVA)",
-			   rq->route, initiator, reason_name(f->reason),
-			   (f->flags & UAL_FAULT_F_TLB) ? " (cached in the TLB)" : "");
+			   rq->route, initiator, why);
 }
 
 /* In a shared pod a process issues requests only as its own accelerators. */
