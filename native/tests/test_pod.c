@@ -297,30 +297,46 @@ static void t_two_domains(void **state)
 	assert_true(info.reaped >= 1);
 }
 
+/*
+ * Fork domain A: it owns accelerator 0 with one page allocated (*pfn), takes
+ * its target lock and waits, holding it, to be killed.
+ */
+static pid_t fork_lock_holder(u64 *pfn)
+{
+	int ready[2];
+	pid_t a;
+
+	assert_int_equal(pipe(ready), 0);
+	a = fork();
+	if (a == 0) {
+		ual_dev *d;
+
+		if (ual_open(pod_uri("local=0"), &d) || ual_mem_alloc(d, UAL_PAGE_SIZE, 0, pfn))
+			_exit(1);
+		ual_pod_test_hold_target_lock(d);
+		if (write(ready[1], pfn, sizeof(*pfn)) != sizeof(*pfn))
+			_exit(2);
+		pause();
+		_exit(3);
+	}
+	assert_int_equal(read(ready[0], pfn, sizeof(*pfn)), sizeof(*pfn));
+	close(ready[0]);
+	close(ready[1]);
+	return a;
+}
+
 /* A domain that dies holding a lock poisons the pod: a clear error, no hang. */
 static void t_death_holding_lock(void **state)
 {
 	struct ual_pod_info info;
-	int ready[2], status;
+	int status;
 	ual_dev *b;
 	pid_t a;
 	u64 pfn;
 
 	(void)state;
 	assert_int_equal(ual_pod_create(pod_uri("accels=2&mem=1M"), 0), 0);
-	assert_int_equal(pipe(ready), 0);
-	a = fork();
-	if (a == 0) {
-		ual_dev *d;
-
-		if (ual_open(pod_uri("local=0"), &d))
-			_exit(1);
-		ual_pod_test_hold_target_lock(d);
-		put(ready[1], 'h');
-		pause();
-		_exit(2);
-	}
-	assert_int_equal(get(ready[0]), 'h');
+	a = fork_lock_holder(&pfn);
 	assert_int_equal(ual_open(pod_uri("local=1"), &b), 0);
 	kill(a, SIGKILL);
 	assert_int_equal(waitpid(a, &status, 0), a);
@@ -342,27 +358,15 @@ static void t_death_holding_lock(void **state)
  * clear error (and never runs on what the dead one left). */
 static void t_death_while_waiting(void **state)
 {
-	int ready[2], status;
+	struct ual_faddr fa;
+	int status;
 	ual_dev *b;
 	pid_t a, killer;
-	u64 pfn = 0;
-	struct ual_faddr fa;
+	u64 pfn;
 
 	(void)state;
 	assert_int_equal(ual_pod_create(pod_uri("accels=2&mem=1M"), 0), 0);
-	assert_int_equal(pipe(ready), 0);
-	a = fork();
-	if (a == 0) {
-		ual_dev *d;
-
-		if (ual_open(pod_uri("local=0"), &d) || ual_mem_alloc(d, UAL_PAGE_SIZE, 0, &pfn))
-			_exit(1);
-		ual_pod_test_hold_target_lock(d);
-		put(ready[1], 'h');
-		pause();
-		_exit(2);
-	}
-	assert_int_equal(get(ready[0]), 'h');
+	a = fork_lock_holder(&pfn);
 	assert_int_equal(ual_open(pod_uri("local=1"), &b), 0);
 	killer = fork();
 	if (killer == 0) {
@@ -377,7 +381,7 @@ static void t_death_while_waiting(void **state)
 	assert_msg_contains(ual_last_error(), "poisoned");
 	assert_int_equal(waitpid(killer, &status, 0), killer);
 	assert_int_equal(waitpid(a, &status, 0), a);
-	/* The lock was released on the way out: status still works. */
+	/* The lock was released on the way out: the next call fails at once. */
 	assert_int_equal(ual_map_pfns(b, 0, &pfn, 1, UAL_PROT_READ, &fa), UAL_EOWNERDEAD);
 	ual_close(b);
 }
