@@ -4,6 +4,7 @@ import io.ualbridge.Access;
 import io.ualbridge.FabricAddress;
 import io.ualbridge.Prot;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.stream.Collectors;
@@ -69,6 +70,18 @@ final class Fmt {
 
     static String yesNo(boolean b) {
         return b ? "yes" : "no";
+    }
+
+    /** Names of the addressing modes in a modes bitmap (bit 0 physical, bit 1 virtual), in that order. */
+    static List<String> modeNames(int modes) {
+        List<String> names = new ArrayList<>();
+        if ((modes & 1) != 0) {
+            names.add("physical");
+        }
+        if ((modes & 2) != 0) {
+            names.add("virtual");
+        }
+        return names;
     }
 
     static String plural(long n, String one) {

@@ -6,7 +6,6 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
-import java.util.ArrayList;
 import java.util.List;
 
 /** ualctl info: what the device reports (ual_query). */
@@ -33,13 +32,7 @@ final class InfoCommand extends BaseCommand {
     }
 
     static void print(PrintWriter out, String uri, DeviceInfo i, String indent) {
-        List<String> modes = new ArrayList<>();
-        if (i.supportsPhysical()) {
-            modes.add("physical");
-        }
-        if (i.supportsVirtual()) {
-            modes.add("virtual");
-        }
+        List<String> modes = Fmt.modeNames(i.modes());
         Table t = new Table("FIELD", "VALUE").noHeader();
         if (uri != null) {
             t.row("URI", uri);

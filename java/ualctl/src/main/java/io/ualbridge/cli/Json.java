@@ -63,13 +63,7 @@ final class Json {
         n.put("abiVersion", (i.abiVersion() >>> 16) + "." + (i.abiVersion() & 0xffff));
         n.put("acceleratorId", i.acceleratorId());
         n.put("acceleratorCount", i.acceleratorCount());
-        ArrayNode modes = n.putArray("modes");
-        if (i.supportsPhysical()) {
-            modes.add("physical");
-        }
-        if (i.supportsVirtual()) {
-            modes.add("virtual");
-        }
+        n.set("modes", modes(i.modes()));
         ArrayNode ps = n.putArray("pageSizes");
         i.pageSizes().forEach(ps::add);
         n.put("pageSizeBitmap", Fmt.hex(i.pageSizeBitmap()));
@@ -168,12 +162,7 @@ final class Json {
     /** Addressing modes as names: ["physical", "virtual"]. */
     static ArrayNode modes(int modes) {
         ArrayNode a = array();
-        if ((modes & 1) != 0) {
-            a.add("physical");
-        }
-        if ((modes & 2) != 0) {
-            a.add("virtual");
-        }
+        Fmt.modeNames(modes).forEach(a::add);
         return a;
     }
 

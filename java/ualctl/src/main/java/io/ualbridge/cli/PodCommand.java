@@ -38,8 +38,7 @@ final class PodCommand implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing subcommand (one of: "
-                + String.join(", ", spec.subcommands().keySet()) + ")");
+        throw Ualctl.missingSubcommand(spec);
     }
 
     /** Options and plumbing of the pod subcommands (they open no device, so they are not BaseCommands). */
@@ -192,13 +191,7 @@ final class PodCommand implements Runnable {
     }
 
     static String modes(PodStatus st) {
-        List<String> m = new ArrayList<>();
-        if (st.supportsPhysical()) {
-            m.add("physical");
-        }
-        if (st.supportsVirtual()) {
-            m.add("virtual");
-        }
+        List<String> m = Fmt.modeNames(st.modes());
         return m.isEmpty() ? "no" : String.join(" and ", m);
     }
 

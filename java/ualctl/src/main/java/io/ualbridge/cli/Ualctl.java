@@ -40,7 +40,12 @@ public final class Ualctl implements Runnable {
 
     @Override
     public void run() {
-        throw new ParameterException(spec.commandLine(), "missing subcommand (one of: "
+        throw missingSubcommand(spec);
+    }
+
+    /** The usage error of a command group run without a subcommand: names the ones it has. */
+    static ParameterException missingSubcommand(CommandSpec spec) {
+        return new ParameterException(spec.commandLine(), "missing subcommand (one of: "
                 + String.join(", ", spec.subcommands().keySet()) + ")");
     }
 
