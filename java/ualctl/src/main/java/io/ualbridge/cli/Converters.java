@@ -48,16 +48,25 @@ final class Converters {
         }
     }
 
-    /** Parses a protection: r, w, rw. */
+    /** Parses a protection: r, w, rw (IllegalArgumentException naming the value otherwise). */
+    static int parseProt(String value) {
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "r", "read", "r-" -> Prot.READ;
+            case "w", "write", "-w" -> Prot.WRITE;
+            case "rw", "wr", "read-write" -> Prot.RW;
+            default -> throw new IllegalArgumentException("'" + value + "' is not a protection: use r, w or rw");
+        };
+    }
+
+    /** Parses a protection option: r, w, rw. */
     static final class ProtConverter implements ITypeConverter<Integer> {
         @Override
         public Integer convert(String value) {
-            return switch (value.trim().toLowerCase(Locale.ROOT)) {
-                case "r", "read", "r-" -> Prot.READ;
-                case "w", "write", "-w" -> Prot.WRITE;
-                case "rw", "wr", "read-write" -> Prot.RW;
-                default -> throw new TypeConversionException("'" + value + "' is not a protection: use r, w or rw");
-            };
+            try {
+                return parseProt(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
         }
     }
 }

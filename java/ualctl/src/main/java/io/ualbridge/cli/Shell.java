@@ -285,12 +285,11 @@ final class Shell implements AutoCloseable {
     }
 
     private static int prot(String s) {
-        return switch (s.toLowerCase(Locale.ROOT)) {
-            case "r", "r-", "read" -> Prot.READ;
-            case "w", "-w", "write" -> Prot.WRITE;
-            case "rw", "wr", "read-write" -> Prot.RW;
-            default -> throw new Usage("'" + s + "' is not a protection: use r, w or rw");
-        };
+        try {
+            return Converters.parseProt(s);
+        } catch (IllegalArgumentException e) {
+            throw new Usage(e.getMessage());
+        }
     }
 
     // ---- fabric requests -----------------------------------------------------------------------------------------
