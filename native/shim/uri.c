@@ -147,7 +147,8 @@ static int parse_option(const char *k, const char *ke, const char *v, const char
 int ual_uri_parse(const char *s, struct ual_uri *uri, struct ual_err *err)
 {
 	const char *colon = strchr(s, ':'), *p, *q;
-	bool is_path, is_bdf;
+	bool is_path, is_pod, is_bdf;
+	const char *what;
 	size_t n;
 	int ret;
 
@@ -168,19 +169,17 @@ int ual_uri_parse(const char *s, struct ual_uri *uri, struct ual_err *err)
 	n = q ? (size_t)(q - p) : strlen(p);
 	/* kmod: names a device path, not a fabric; fake:/PATH names a shared
 	 * pod's file. */
-	is_path = !strcmp(uri->scheme, "kmod") || (!strcmp(uri->scheme, "fake") && *p == '/');
+	is_pod = !strcmp(uri->scheme, "fake") && *p == '/';
+	is_path = !strcmp(uri->scheme, "kmod") || is_pod;
 	/* vfio: names a PCI address (0000:00:03.0); the backend checks its form. */
 	is_bdf = !strcmp(uri->scheme, "vfio");
+	what = is_pod ? "pod path" : is_path ? "device path" : is_bdf ? "PCI address" : "fabric name";
 	if (n >= sizeof(uri->name))
 		return ual_err_set(err, UAL_EINVAL, "%s longer than %d characters",
-				   is_path ? (*p == '/' && uri->scheme[0] == 'f' ? "pod path" : "device path") :
-				   "fabric name", UAL_NAME_MAX - 1);
+				   is_path ? what : "fabric name", UAL_NAME_MAX - 1);
 	for (size_t i = 0; i < n; i++)
 		if (!is_name_char(p[i]) && !(is_path && p[i] == '/') && !(is_bdf && p[i] == ':'))
-			return ual_err_set(err, UAL_EINVAL, "bad character '%c' in %s", p[i],
-					   is_path ? (uri->scheme[0] == 'f' ? "pod path" : "device path") :
-					   is_bdf ? "PCI address" :
-					   "fabric name");
+			return ual_err_set(err, UAL_EINVAL, "bad character '%c' in %s", p[i], what);
 	if (is_path && n && p[0] != '/')
 		return ual_err_set(err, UAL_EINVAL, "device path '%.*s' is not absolute",
 				   (int)n, p);
